@@ -1,0 +1,3 @@
+module github.com/medic-sre/medic
+
+go 1.26
