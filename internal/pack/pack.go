@@ -1,0 +1,219 @@
+// Package pack loads StackStorm-format packs: packs/<name>/ with pack.yaml,
+// rules/, actions/, aliases/ and policies/. Loading checks every file and
+// every cross-reference (trigger types, action refs, parameters) and reports
+// all problems at once, each as "file:line: field: reason".
+package pack
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/medic-sre/medic/internal/rule"
+	"github.com/medic-sre/medic/internal/trigger"
+)
+
+// Pack is one pack folder.
+type Pack struct {
+	Ref, Name, Description, Version, Author, Email string
+	Keywords                                       []string
+	Dir                                            string
+	Rules                                          []*rule.Rule
+	Actions                                        []*Action
+	Aliases                                        []*Alias
+	Policies                                       []*Policy
+}
+
+// Set is every pack under one directory.
+type Set struct {
+	Packs   []*Pack
+	actions map[string]*Action
+}
+
+// KnownTriggerTypes are the trigger types rules may name.
+var KnownTriggerTypes = []string{
+	trigger.TypeCloudWatchAlarm,
+	trigger.TypeAlertmanager,
+	trigger.TypeWebhook,
+	trigger.TypeIntervalTimer,
+	trigger.TypeCronTimer,
+}
+
+var packFields = []string{"ref", "name", "description", "version", "author", "email", "keywords",
+	"python_versions", "dependencies", "system", "contributors", "stackstorm_version", "website"}
+
+// LoadDir loads every packs/<name>/ folder under dir. The error, when not
+// nil, is a rule.Problems listing every problem found; the returned Set then
+// holds what could be loaded.
+func LoadDir(dir string) (*Set, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("packs: %w", err)
+	}
+	s := &Set{actions: map[string]*Action{}}
+	var ps problems
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if p := loadPack(filepath.Join(dir, e.Name()), &ps); p != nil {
+			s.Packs = append(s.Packs, p)
+		}
+	}
+	s.index(&ps)
+	s.validate(&ps)
+	if len(ps.list) > 0 {
+		sort.SliceStable(ps.list, func(i, j int) bool {
+			a, b := ps.list[i], ps.list[j]
+			if a.File != b.File {
+				return a.File < b.File
+			}
+			return a.Line < b.Line
+		})
+		return s, rule.Problems(ps.list)
+	}
+	return s, nil
+}
+
+func loadPack(dir string, ps *problems) *Pack {
+	meta := filepath.Join(dir, "pack.yaml")
+	if _, err := os.Stat(meta); err != nil {
+		ps.add(meta, 0, "", "missing: every pack folder needs a pack.yaml")
+		return nil
+	}
+	d, ok := readDoc(meta, packFields, ps)
+	if !ok {
+		return nil
+	}
+	p := &Pack{
+		Dir:         dir,
+		Ref:         d.str("ref", ps),
+		Name:        d.str("name", ps),
+		Description: d.str("description", ps),
+		Version:     d.str("version", ps),
+		Author:      d.str("author", ps),
+		Email:       d.str("email", ps),
+	}
+	if n := d.node("keywords"); n != nil {
+		if err := n.Decode(&p.Keywords); err != nil {
+			ps.add(meta, n.Line, "keywords", "must be a list of strings")
+		}
+	}
+	if p.Ref == "" {
+		p.Ref = p.Name
+	}
+	if p.Ref == "" {
+		ps.add(meta, 1, "ref", "is required (or name)")
+		p.Ref = filepath.Base(dir)
+	}
+	if p.Ref != filepath.Base(dir) {
+		ps.add(meta, d.line("ref"), "ref", "%q does not match the folder name %q", p.Ref, filepath.Base(dir))
+	}
+	for _, f := range yamlFiles(filepath.Join(dir, "actions")) {
+		if a := parseAction(f, p.Ref, ps); a != nil {
+			p.Actions = append(p.Actions, a)
+		}
+	}
+	for _, f := range yamlFiles(filepath.Join(dir, "rules")) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			ps.add(f, 0, "", "%v", err)
+			continue
+		}
+		if r := ParseRule(f, data, p.Ref, ps); r != nil {
+			ps.addAll(r.Compile())
+			p.Rules = append(p.Rules, r)
+		}
+	}
+	for _, f := range yamlFiles(filepath.Join(dir, "aliases")) {
+		if a := parseAlias(f, p.Ref, ps); a != nil {
+			p.Aliases = append(p.Aliases, a)
+		}
+	}
+	for _, f := range yamlFiles(filepath.Join(dir, "policies")) {
+		if pol := parsePolicy(f, p.Ref, ps); pol != nil {
+			p.Policies = append(p.Policies, pol)
+		}
+	}
+	return p
+}
+
+// yamlFiles lists *.yaml and *.yml in dir, sorted; a missing dir is empty.
+func yamlFiles(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out
+}
+
+func (s *Set) index(ps *problems) {
+	rules := map[string]string{}
+	for _, p := range s.Packs {
+		for _, a := range p.Actions {
+			if prev, dup := s.actions[a.Ref]; dup {
+				ps.add(a.File, 1, "name", "action %s is also defined in %s", a.Ref, prev.File)
+				continue
+			}
+			s.actions[a.Ref] = a
+		}
+		for _, r := range p.Rules {
+			if prev, dup := rules[r.Ref]; dup {
+				ps.add(r.File, r.Line("name"), "name", "rule %s is also defined in %s", r.Ref, prev)
+				continue
+			}
+			rules[r.Ref] = r.File
+		}
+	}
+}
+
+// Rules returns every rule of every pack.
+func (s *Set) Rules() []*rule.Rule {
+	var out []*rule.Rule
+	for _, p := range s.Packs {
+		out = append(out, p.Rules...)
+	}
+	return out
+}
+
+// Action finds an action by "pack.name".
+func (s *Set) Action(ref string) (*Action, bool) {
+	a, ok := s.actions[ref]
+	return a, ok
+}
+
+// Actions returns every action, sorted by ref.
+func (s *Set) Actions() []*Action {
+	out := make([]*Action, 0, len(s.actions))
+	for _, ref := range sortedKeys(s.actions) {
+		out = append(out, s.actions[ref])
+	}
+	return out
+}
+
+// Aliases returns every action alias.
+func (s *Set) Aliases() []*Alias {
+	var out []*Alias
+	for _, p := range s.Packs {
+		out = append(out, p.Aliases...)
+	}
+	return out
+}
+
+// Policies returns every policy.
+func (s *Set) Policies() []*Policy {
+	var out []*Policy
+	for _, p := range s.Packs {
+		out = append(out, p.Policies...)
+	}
+	return out
+}

@@ -1,0 +1,236 @@
+package pack
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/medic-sre/medic/internal/kv"
+	"github.com/medic-sre/medic/internal/rule"
+	"github.com/medic-sre/medic/internal/trigger"
+)
+
+func loadGood(t *testing.T) *Set {
+	t.Helper()
+	s, err := LoadDir("testdata/good")
+	if err != nil {
+		t.Fatalf("LoadDir: %v", err)
+	}
+	return s
+}
+
+func TestLoadDirGoodPack(t *testing.T) {
+	s := loadGood(t)
+	if len(s.Packs) != 1 || s.Packs[0].Ref != "ops" || s.Packs[0].Version != "0.1.0" {
+		t.Fatalf("packs = %+v", s.Packs)
+	}
+	if got := len(s.Rules()); got != 3 {
+		t.Errorf("rules = %d, want 3", got)
+	}
+	a, ok := s.Action("ops.restart")
+	if !ok {
+		t.Fatal("ops.restart not found")
+	}
+	if a.RunnerType != "remediation" || !a.Parameters["target"].Required || !a.Parameters["token"].Secret ||
+		!a.Parameters["remediate"].Immutable || a.Parameters["attempts"].Default != 2 {
+		t.Errorf("action parsed wrong: %+v", a)
+	}
+	if _, ok := s.Action("ops.nope"); ok {
+		t.Error("unknown action found")
+	}
+	var backstop *rule.Rule
+	for _, r := range s.Rules() {
+		if r.Name == "catch_all" {
+			backstop = r
+		}
+	}
+	if backstop == nil || !backstop.IsBackstop() {
+		t.Errorf("catch_all should be a backstop rule: %+v", backstop)
+	}
+	if len(s.Policies()) != 2 || len(s.Aliases()) != 1 {
+		t.Errorf("policies %d aliases %d", len(s.Policies()), len(s.Aliases()))
+	}
+}
+
+func TestLoadDirReportsEveryProblemWithFileLineField(t *testing.T) {
+	_, err := LoadDir("testdata/bad")
+	var ps rule.Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("want rule.Problems, got %v", err)
+	}
+	want := []string{
+		"actions/act.yaml:5: parameters.target.type: unknown type \"strin\"",
+		"actions/act.yaml:7: parameters.count.default: want an integer, got \"many\"",
+		"aliases/a.yaml:3: formats: parameter {{thing}} is not a parameter of broken.act",
+		"policies/p.yaml:3: policy_type: unknown policy type \"action.throttle\"",
+		"rules/bad_rule.yaml:3: trigger.type: unknown trigger type \"aws.cloudwatch.nope\"",
+		"rules/bad_rule.yaml:5: criteria.trigger.state.type: unknown operator \"equalz\"",
+		"rules/bad_rule.yaml:8: criteria.trigger.name.pattern: invalid regex",
+		"rules/bad_rule.yaml:11: criteria.trigger.x.pattern: template",
+		"rules/bad_rule.yaml:17: action.parameters.nope: not a parameter of broken.act",
+		"rules/bad_rule.yaml:18: action.parameters.fixed: is immutable",
+		"rules/bad_rule.yaml:19: action.parameters.count: template",
+		"rules/syntax.yaml:1: YAML syntax:",
+		"rules/unknown_action.yaml:5: action.ref: unknown action \"broken.missing\"",
+	}
+	text := err.Error()
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("missing problem %q in:\n%s", w, text)
+		}
+	}
+	if len(ps) != len(want) {
+		t.Errorf("got %d problems, want %d:\n%s", len(ps), len(want), text)
+	}
+}
+
+func TestLoadDirMissing(t *testing.T) {
+	if _, err := LoadDir("testdata/does-not-exist"); err == nil {
+		t.Fatal("want error for a missing directory")
+	}
+}
+
+func TestRuleFiresWithRenderedAndCastParams(t *testing.T) {
+	s := loadGood(t)
+	ix := rule.NewIndex(s.Rules())
+	tr := trigger.Trigger{ID: "1", Type: trigger.TypeCloudWatchAlarm, Payload: map[string]any{
+		"state": "ALARM", "alarm_name": "svc-nginx", "instance_id": "i-123",
+		"dimensions": map[string]any{"service": "nginx"},
+	}}
+	evs := ix.Evaluate(tr, kv.Map{"restart_attempts": "5"})
+	if len(evs) != 1 || !evs[0].Fires() {
+		t.Fatalf("want only restart_on_alarm to fire, got %d evaluations: %v", len(evs), explainAll(evs))
+	}
+	a, _ := s.Action(evs[0].Rule.Action.Ref)
+	params, err := a.ResolveParams(evs[0].Params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if params["attempts"] != 5 || params["service"] != "nginx" || params["target"] != "i-123" || params["force"] != false {
+		t.Errorf("params = %#v", params)
+	}
+	if params["remediate"] != `systemctl restart "$service"` {
+		t.Errorf("immutable default not applied: %#v", params["remediate"])
+	}
+}
+
+func TestBackstopFiresOnlyWhenNothingElseMatched(t *testing.T) {
+	s := loadGood(t)
+	ix := rule.NewIndex(s.Rules())
+	tr := trigger.Trigger{Type: trigger.TypeCloudWatchAlarm, Payload: map[string]any{"state": "OK", "instance_id": "i-9"}}
+	evs := ix.Evaluate(tr, nil)
+	var fired []string
+	for _, ev := range evs {
+		if ev.Fires() {
+			fired = append(fired, ev.Rule.Name)
+		}
+		if ev.Rule.Name == "disabled" {
+			t.Error("disabled rule was evaluated")
+		}
+	}
+	if len(fired) != 1 || fired[0] != "catch_all" {
+		t.Errorf("fired %v, want [catch_all]\n%s", fired, explainAll(evs))
+	}
+}
+
+func explainAll(evs []rule.Evaluation) string {
+	var b strings.Builder
+	for _, ev := range evs {
+		b.WriteString(ev.Explain() + "\n")
+	}
+	return b.String()
+}
+
+func TestResolveParams(t *testing.T) {
+	a, _ := loadGood(t).Action("ops.restart")
+	cases := []struct {
+		name    string
+		given   map[string]any
+		want    map[string]any
+		wantErr string
+	}{
+		{"casts strings", map[string]any{"target": "t", "service": "app", "attempts": "7", "ratio": "0.5", "force": "true", "tags": `["a"]`, "extra": `{"k":1}`},
+			map[string]any{"attempts": 7, "ratio": 0.5, "force": true}, ""},
+		{"whole float to integer", map[string]any{"target": "t", "service": "app", "attempts": 3.0}, map[string]any{"attempts": 3}, ""},
+		{"required", map[string]any{"service": "app"}, nil, `parameter "target" is required`},
+		{"enum", map[string]any{"target": "t", "service": "db"}, nil, `"db" is not one of`},
+		{"unknown", map[string]any{"target": "t", "service": "app", "colour": "red"}, nil, `parameter "colour" is not in the action's schema`},
+		{"immutable", map[string]any{"target": "t", "service": "app", "remediate": "rm -rf /"}, nil, `"remediate" is immutable`},
+		{"bad integer", map[string]any{"target": "t", "service": "app", "attempts": "lots"}, nil, `want an integer, got "lots"`},
+		{"bad boolean", map[string]any{"target": "t", "service": "app", "force": "maybe"}, nil, `want a boolean`},
+		{"null uses default", map[string]any{"target": "t", "service": "app", "attempts": nil}, map[string]any{"attempts": 2}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := a.ResolveParams(c.given)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range c.want {
+				if got[k] != v {
+					t.Errorf("%s = %#v, want %#v", k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestMaskSecrets(t *testing.T) {
+	a, _ := loadGood(t).Action("ops.restart")
+	in := map[string]any{"token": "s3cret", "target": "i-1"}
+	out := a.MaskSecrets(in)
+	if out["token"] != SecretMask || out["target"] != "i-1" || in["token"] != "s3cret" {
+		t.Errorf("masked = %v, input = %v", out, in)
+	}
+}
+
+func TestAliasMatch(t *testing.T) {
+	al := loadGood(t).Aliases()[0]
+	cases := []struct {
+		cmd  string
+		want map[string]any
+	}{
+		{"restart nginx on i-123", map[string]any{"service": "nginx", "target": "i-123", "force": true}},
+		{"bounce app on web1", map[string]any{"service": "app", "target": "web1", "attempts": "3"}},
+		{"bounce app on web1 5", map[string]any{"attempts": "5"}},
+		{"restart nginx on i-1 token=abc", map[string]any{"target": "i-1", "token": "abc"}},
+	}
+	for _, c := range cases {
+		got, ok := al.Match(c.cmd)
+		if !ok {
+			t.Errorf("%q did not match", c.cmd)
+			continue
+		}
+		for k, v := range c.want {
+			if got[k] != v {
+				t.Errorf("%q: %s = %#v, want %#v (all %v)", c.cmd, k, got[k], v, got)
+			}
+		}
+	}
+	if _, ok := al.Match("reboot everything"); ok {
+		t.Error("unrelated command matched")
+	}
+}
+
+func TestPolicies(t *testing.T) {
+	for _, p := range loadGood(t).Policies() {
+		switch p.PolicyType {
+		case PolicyConcurrencyAttr:
+			if p.Threshold != 1 || p.Action != "delay" || len(p.Attributes) != 1 || p.Attributes[0] != "target" {
+				t.Errorf("concurrency policy = %+v", p)
+			}
+		case PolicyRetry:
+			if p.RetryOn != "failure" || p.MaxRetryCount != 2 || p.DelaySeconds != 5 {
+				t.Errorf("retry policy = %+v", p)
+			}
+		default:
+			t.Errorf("unexpected policy %+v", p)
+		}
+	}
+}

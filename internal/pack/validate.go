@@ -1,0 +1,86 @@
+package pack
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/medic-sre/medic/internal/template"
+)
+
+// validate checks what single files cannot: references between them.
+func (s *Set) validate(ps *problems) {
+	for _, r := range s.Rules() {
+		if r.TriggerType != "" && !slices.Contains(KnownTriggerTypes, r.TriggerType) {
+			ps.add(r.File, r.Line("trigger.type"), "trigger.type", "unknown trigger type %q (known: %s)",
+				r.TriggerType, strings.Join(KnownTriggerTypes, ", "))
+		}
+		if r.Action.Ref == "" {
+			continue
+		}
+		a, ok := s.Action(r.Action.Ref)
+		if !ok {
+			ps.add(r.File, r.Line("action.ref"), "action.ref", "unknown action %q (known: %s)",
+				r.Action.Ref, strings.Join(sortedKeys(s.actions), ", "))
+			continue
+		}
+		for _, name := range sortedKeys(r.Action.Parameters) {
+			field := "action.parameters." + name
+			p, ok := a.Parameters[name]
+			switch {
+			case !ok:
+				ps.add(r.File, r.Line(field), field, "not a parameter of %s (known: %s)", a.Ref, strings.Join(sortedKeys(a.Parameters), ", "))
+			case p.Immutable:
+				ps.add(r.File, r.Line(field), field, "is immutable in %s and cannot be set by a rule", a.Ref)
+			default:
+				s.checkStaticValue(r.File, r.Line(field), field, p, r.Action.Parameters[name], ps)
+			}
+		}
+	}
+	for _, al := range s.Aliases() {
+		s.validateAlias(al, ps)
+	}
+	for _, pol := range s.Policies() {
+		if _, ok := s.Action(pol.ResourceRef); !ok && pol.ResourceRef != "" {
+			ps.add(pol.File, pol.Lines["resource_ref"], "resource_ref", "unknown action %q", pol.ResourceRef)
+		}
+	}
+}
+
+// checkStaticValue type-checks a parameter value that has no template in it:
+// it will never change, so a bad one is a load-time error.
+func (s *Set) checkStaticValue(file string, line int, field string, p *Param, v any, ps *problems) {
+	if str, ok := v.(string); ok && template.IsTemplate(str) {
+		return
+	}
+	if hasTemplate(v) {
+		return
+	}
+	cast, err := castParam(p.Type, v)
+	if err != nil {
+		ps.add(file, line, field, "%v", err)
+		return
+	}
+	if len(p.Enum) > 0 && cast != nil && !inEnum(cast, p.Enum) {
+		ps.add(file, line, field, "%s is not one of %s", showValue(cast), showValue(p.Enum))
+	}
+}
+
+func hasTemplate(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return template.IsTemplate(x)
+	case map[string]any:
+		for _, e := range x {
+			if hasTemplate(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if hasTemplate(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
