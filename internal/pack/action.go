@@ -171,6 +171,11 @@ func (a *Action) ResolveParams(given map[string]any) (map[string]any, error) {
 	for _, name := range sortedKeys(a.Parameters) {
 		p := a.Parameters[name]
 		v, ok := out[name]
+		if s, isStr := v.(string); isStr && s == "" && p.Type != "string" && p.Type != "" {
+			// A template that rendered nothing (say an absent st2kv key)
+			// means "no value" for a typed parameter, not a cast error.
+			v = nil
+		}
 		if !ok || v == nil {
 			if p.HasDefault && p.Default != nil {
 				out[name], ok = p.Default, true

@@ -159,6 +159,7 @@ func TestResolveParams(t *testing.T) {
 		{"bad integer", map[string]any{"target": "t", "service": "app", "attempts": "lots"}, nil, `want an integer, got "lots"`},
 		{"bad boolean", map[string]any{"target": "t", "service": "app", "force": "maybe"}, nil, `want a boolean`},
 		{"null uses default", map[string]any{"target": "t", "service": "app", "attempts": nil}, map[string]any{"attempts": 2}, ""},
+		{"empty render uses default", map[string]any{"target": "t", "service": "app", "attempts": ""}, map[string]any{"attempts": 2}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

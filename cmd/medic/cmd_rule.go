@@ -1,0 +1,142 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/medic-sre/medic/internal/kv"
+	"github.com/medic-sre/medic/internal/pack"
+	"github.com/medic-sre/medic/internal/rule"
+	"github.com/medic-sre/medic/internal/trigger"
+)
+
+func init() {
+	register(command{name: "rule", summary: "test a rule against an event: test --rule FILE --event FILE [--packs DIR]", run: runRule})
+}
+
+const ruleUsage = "usage: medic rule test --rule FILE --event FILE [--packs DIR] [--state DIR]"
+
+// Exit codes of `medic rule test`, as st2-rule-tester has them.
+const (
+	ruleMatched   = 0
+	ruleNoMatch   = 1
+	ruleTestError = 2
+)
+
+func runRule(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "test" {
+		fmt.Fprintln(stderr, ruleUsage)
+		return ruleTestError
+	}
+	fs := flag.NewFlagSet("rule test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ruleFile := fs.String("rule", "", "rule YAML file")
+	eventFile := fs.String("event", "", "trigger instance JSON ({\"type\":..,\"payload\":{..}})")
+	packsDir := fs.String("packs", "", "packs directory: also check the action and resolve its parameters")
+	state := fs.String("state", envOr("MEDIC_STATE_DIR", ".medic"), "state directory (st2kv lookups read DIR/kv)")
+	if err := fs.Parse(args[1:]); err != nil || *ruleFile == "" || *eventFile == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, ruleUsage)
+		return ruleTestError
+	}
+	r, err := pack.LoadRuleFile(*ruleFile, packOfRuleFile(*ruleFile))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ruleTestError
+	}
+	t, err := readEvent(*eventFile)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ruleTestError
+	}
+	store, err := kv.OpenLocal(filepath.Join(*state, "kv"))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ruleTestError
+	}
+	ev := rule.NewIndex(nil).EvaluateRule(r, t, store)
+	fmt.Fprintln(stdout, ev.Explain())
+	if !ev.Matched {
+		if ev.Err != nil && r.TriggerType == t.Type {
+			return ruleTestError
+		}
+		return ruleNoMatch
+	}
+	if ev.Err != nil {
+		return ruleTestError
+	}
+	if *packsDir != "" {
+		return resolveWithPacks(*packsDir, ev, stdout, stderr)
+	}
+	return ruleMatched
+}
+
+// packOfRuleFile guesses the pack from packs/<pack>/rules/<file>, for rule
+// files without a `pack:` field.
+func packOfRuleFile(path string) string {
+	dir := filepath.Dir(path)
+	if filepath.Base(dir) == "rules" {
+		return filepath.Base(filepath.Dir(dir))
+	}
+	return ""
+}
+
+// readEvent reads a trigger instance: {"type": ..., "payload": {...}}.
+func readEvent(path string) (trigger.Trigger, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return trigger.Trigger{}, err
+	}
+	return parseEvent(path, data)
+}
+
+func parseTriggerInstance(path string, data []byte) (trigger.Trigger, error) {
+	var t trigger.Trigger
+	if err := json.Unmarshal(data, &t); err != nil {
+		return t, fmt.Errorf("%s: not a trigger instance: %v", path, err)
+	}
+	if t.Type == "" || t.Payload == nil {
+		return t, fmt.Errorf(`%s: not a trigger instance: want {"type": "...", "payload": {...}}`, path)
+	}
+	return t, nil
+}
+
+// resolveWithPacks finds the rule's action in the packs and casts the
+// rendered parameters to its schema, as the engine will.
+func resolveWithPacks(dir string, ev rule.Evaluation, stdout, stderr io.Writer) int {
+	set, err := pack.LoadDir(dir)
+	var problems rule.Problems
+	if errors.As(err, &problems) {
+		fmt.Fprintf(stderr, "warning: %s has %d problem(s); `medic pack validate %s` lists them\n", dir, len(problems), dir)
+	} else if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ruleTestError
+	}
+	a, ok := set.Action(ev.Rule.Action.Ref)
+	if !ok {
+		fmt.Fprintf(stderr, "action %q not found in %s\n", ev.Rule.Action.Ref, dir)
+		return ruleTestError
+	}
+	params, err := a.ResolveParams(ev.Params)
+	if err != nil {
+		fmt.Fprintf(stdout, "action %s would NOT start: %v\n", a.Ref, err)
+		return ruleTestError
+	}
+	masked := a.MaskSecrets(params)
+	keys := make([]string, 0, len(masked))
+	for k := range masked {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(stdout, "action %s (runner %s) would start with:\n", a.Ref, a.RunnerType)
+	for _, k := range keys {
+		v, _ := json.Marshal(masked[k])
+		fmt.Fprintf(stdout, "  %s = %s\n", k, v)
+	}
+	return ruleMatched
+}

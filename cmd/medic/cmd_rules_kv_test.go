@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := dispatch(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+const (
+	testRule   = "../../internal/pack/testdata/good/ops/rules/restart_on_alarm.yaml"
+	testPacks  = "../../internal/pack/testdata/good"
+	alarmEvent = "../../internal/pack/testdata/events/alarm.json"
+	okEvent    = "../../internal/pack/testdata/events/ok.json"
+)
+
+func TestRuleTestMatch(t *testing.T) {
+	state := t.TempDir()
+	if code, _, errOut := run(t, "kv", "set", "restart_attempts", "4", "--state", state); code != 0 {
+		t.Fatalf("kv set: %d %s", code, errOut)
+	}
+	code, out, errOut := run(t, "rule", "test", "--rule", testRule, "--event", alarmEvent, "--packs", testPacks, "--state", state)
+	if code != 0 {
+		t.Fatalf("exit %d, out:\n%s\nerr: %s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"rule ops.restart_on_alarm: MATCHED",
+		`ok   trigger.state equals "ALARM": found "ALARM"`,
+		`FAIL trigger.tags contains "restartable": found ["prod"]`,
+		"action ops.restart (runner remediation) would start with:",
+		"attempts = 4",
+		`service = "nginx"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestRuleTestNoMatchAndErrors(t *testing.T) {
+	code, out, _ := run(t, "rule", "test", "--rule", testRule, "--event", okEvent, "--state", t.TempDir())
+	if code != 1 || !strings.Contains(out, `FAIL trigger.state equals "ALARM": found "OK"`) {
+		t.Errorf("no match: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := run(t, "rule", "test", "--rule", testRule, "--event", testRule); code != 2 || !strings.Contains(errOut, "not a trigger instance") {
+		t.Errorf("bad event: exit %d, %s", code, errOut)
+	}
+	if code, _, _ := run(t, "rule", "test", "--rule", "nope.yaml", "--event", okEvent); code != 2 {
+		t.Errorf("missing rule file: exit %d", code)
+	}
+	if code, _, _ := run(t, "rule", "test"); code != 2 {
+		t.Errorf("no flags: exit %d", code)
+	}
+}
+
+func TestPackValidate(t *testing.T) {
+	code, out, _ := run(t, "pack", "validate", testPacks)
+	if code != 0 || !strings.Contains(out, "1 pack(s), 3 rule(s), 1 action(s), 1 alias(es), 2 policy(ies): OK") {
+		t.Errorf("good: exit %d\n%s", code, out)
+	}
+	code, out, _ = run(t, "pack", "validate", "../../internal/pack/testdata/bad")
+	if code != 1 || !strings.Contains(out, "rules/bad_rule.yaml:5: criteria.trigger.state.type: unknown operator") || !strings.Contains(out, "13 problem(s)") {
+		t.Errorf("bad: exit %d\n%s", code, out)
+	}
+}
+
+func TestKV(t *testing.T) {
+	state := t.TempDir()
+	steps := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"kv", "set", "app.url", "http://x", "--state", state}, 0, ""},
+		{[]string{"kv", "set", "--state", state, "--ttl", "1h", "app.lease", "me"}, 0, ""},
+		{[]string{"kv", "get", "app.url", "--state", state}, 0, "http://x\n"},
+		{[]string{"kv", "list", "app.", "--state", state}, 0, "app.lease\tme\t(expires "},
+		{[]string{"kv", "delete", "app.url", "--state", state}, 0, ""},
+		{[]string{"kv", "get", "app.url", "--state", state}, 1, ""},
+		{[]string{"kv", "delete", "app.url", "--state", state}, 1, ""},
+		{[]string{"kv", "set", "only-key", "--state", state}, 2, ""},
+		{[]string{"kv", "set", "k", "v", "--ttl", "soon", "--state", state}, 2, ""},
+	}
+	for _, s := range steps {
+		code, out, errOut := run(t, s.args...)
+		if code != s.code || !strings.Contains(out, s.out) {
+			t.Errorf("%v: exit %d out %q err %q; want exit %d out containing %q", s.args, code, out, errOut, s.code, s.out)
+		}
+	}
+}
