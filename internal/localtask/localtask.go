@@ -1,0 +1,106 @@
+// Package localtask implements, on this machine, exactly the Step Functions
+// service integrations Medic's workflows use, so `medic serve` runs the very
+// same statemachines/*.asl.json as the deployed stack:
+//
+//   - ssm:sendCommand / ssm:getCommandInvocation / ssm:listCommandInvocations
+//     run AWS-RunShellScript commands on local targets (package localrun);
+//   - lambda:invoke (and .waitForTaskToken) call Go handlers in-process;
+//   - sns:publish hands the message to a local sink.
+package localtask
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/medic-sre/medic/internal/asl"
+)
+
+// Resource ARNs of the integrations implemented here.
+const (
+	ResourceSendCommand            = "arn:aws:states:::aws-sdk:ssm:sendCommand"
+	ResourceGetCommandInvocation   = "arn:aws:states:::aws-sdk:ssm:getCommandInvocation"
+	ResourceListCommandInvocations = "arn:aws:states:::aws-sdk:ssm:listCommandInvocations"
+	ResourceLambdaInvoke           = "arn:aws:states:::lambda:invoke"
+	ResourceLambdaInvokeWait       = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+	ResourceSNSPublish             = "arn:aws:states:::sns:publish"
+)
+
+// Function is an in-process stand-in for a Lambda function: it receives the
+// Payload and returns the function's result.
+type Function func(ctx context.Context, payload any) (any, error)
+
+// Handler dispatches Task states to local implementations.
+type Handler struct {
+	SSM       *SSM
+	Functions map[string]Function // by function name (the last part of an ARN)
+	Publish   func(ctx context.Context, topicArn, subject, message string) error
+}
+
+// Invoke implements asl.TaskHandler.
+func (h *Handler) Invoke(ctx context.Context, req asl.TaskRequest) (any, error) {
+	switch req.Resource {
+	case ResourceSendCommand:
+		return h.SSM.SendCommand(ctx, req.Input)
+	case ResourceGetCommandInvocation:
+		return h.SSM.GetCommandInvocation(req.Input)
+	case ResourceListCommandInvocations:
+		return h.SSM.ListCommandInvocations(req.Input)
+	case ResourceLambdaInvoke, ResourceLambdaInvokeWait:
+		return h.invokeFunction(ctx, req.Input)
+	case ResourceSNSPublish:
+		return h.publish(ctx, req.Input)
+	}
+	return nil, &asl.Error{Name: "States.TaskFailed", Cause: fmt.Sprintf("resource %q is not available locally", req.Resource)}
+}
+
+func (h *Handler) invokeFunction(ctx context.Context, input any) (any, error) {
+	var in struct {
+		FunctionName string
+		Payload      any
+	}
+	if err := decode(input, &in); err != nil {
+		return nil, err
+	}
+	name := in.FunctionName[strings.LastIndex(in.FunctionName, ":")+1:]
+	fn, ok := h.Functions[name]
+	if !ok {
+		return nil, &asl.Error{Name: "Lambda.ResourceNotFoundException", Cause: fmt.Sprintf("function %q is not registered locally", in.FunctionName)}
+	}
+	out, err := fn(ctx, in.Payload)
+	if err != nil {
+		// A function error surfaces in Step Functions as Lambda.Unknown or
+		// the error type; we use the error text as the cause.
+		return nil, &asl.Error{Name: "Lambda.Unknown", Cause: err.Error()}
+	}
+	return map[string]any{"StatusCode": 200.0, "Payload": out}, nil
+}
+
+func (h *Handler) publish(ctx context.Context, input any) (any, error) {
+	var in struct {
+		TopicArn, Subject, Message string
+	}
+	if err := decode(input, &in); err != nil {
+		return nil, err
+	}
+	if h.Publish != nil {
+		if err := h.Publish(ctx, in.TopicArn, in.Subject, in.Message); err != nil {
+			return nil, &asl.Error{Name: "SNS.InternalErrorException", Cause: err.Error()}
+		}
+	}
+	return map[string]any{"MessageId": newID()}, nil
+}
+
+// decode turns a task input (a JSON value) into a typed request, naming the
+// problem as the real service would: a validation error.
+func decode(input any, into any) error {
+	raw, err := json.Marshal(input)
+	if err == nil {
+		err = json.Unmarshal(raw, into)
+	}
+	if err != nil {
+		return &asl.Error{Name: "States.TaskFailed", Cause: "invalid task input: " + err.Error()}
+	}
+	return nil
+}
