@@ -1,0 +1,98 @@
+package asl
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// withRetry runs a Task, Parallel or Map state, applying its Retry and
+// Catch fields to whatever error the attempt raises.
+func (r *run) withRetry(ctx context.Context, fr *frame, input any) (any, string, *Error) {
+	st := fr.st
+	attempts := make([]int, len(st.retry))
+	for {
+		out, err := r.attempt(ctx, fr, input)
+		if err == nil {
+			return out, st.next, nil
+		}
+		if err == errAborted || ctx.Err() != nil {
+			return nil, "", errAborted
+		}
+		if i := matchingRetrier(st.retry, err.Name); i >= 0 && attempts[i] < st.retry[i].maxAttempts {
+			delay := st.retry[i].delay(attempts[i])
+			attempts[i]++
+			fr.retryCount++
+			r.emit(Event{Type: StateRetried, State: st.name, Input: input, Error: err})
+			if r.clock.Sleep(ctx, delay) != nil {
+				return nil, "", errAborted
+			}
+			continue
+		}
+		for _, c := range st.catch {
+			if !errorMatches(c.errorEquals, err.Name) {
+				continue
+			}
+			errOut := map[string]any{"Error": err.Name, "Cause": err.Cause}
+			out, perr := applyResultPath(c.resultPath, input, errOut)
+			if perr != nil {
+				return nil, "", perr
+			}
+			r.emit(Event{Type: StateCaught, State: st.name, Output: out, Error: err})
+			return out, c.next, nil
+		}
+		return nil, "", err
+	}
+}
+
+func (r *run) attempt(ctx context.Context, fr *frame, input any) (any, *Error) {
+	switch fr.st.typ {
+	case typeTask:
+		return r.task(ctx, fr, input)
+	case typeParallel:
+		return r.parallel(ctx, fr, input)
+	default:
+		return r.mapState(ctx, fr, input)
+	}
+}
+
+// matchingRetrier is the first retrier whose ErrorEquals names err (the
+// spec: the first match applies, even if its attempts are used up).
+func matchingRetrier(retry []*retrier, name string) int {
+	for i, rt := range retry {
+		if errorMatches(rt.errorEquals, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// errorMatches applies the wildcards of the Step Functions guide
+// (concepts-error-handling): States.ALL matches any error except
+// States.Runtime and States.DataLimitExceeded, which are terminal;
+// States.TaskFailed matches any error except States.Timeout (and the
+// terminal ones).
+func errorMatches(list []string, name string) bool {
+	if name == ErrRuntime || name == ErrDataLimitExceeded {
+		return false
+	}
+	return slices.ContainsFunc(list, func(e string) bool {
+		return e == name || e == ErrAll || e == ErrTaskFailed && name != ErrTimeout
+	})
+}
+
+// delay is the wait before retry number n+1: IntervalSeconds ×
+// BackoffRate^n, capped by MaxDelaySeconds, and with FULL jitter a uniform
+// random fraction of that.
+func (rt *retrier) delay(n int) time.Duration {
+	secs := rt.interval * math.Pow(rt.backoffRate, float64(n))
+	if rt.maxDelay > 0 {
+		secs = min(secs, rt.maxDelay)
+	}
+	if rt.jitterFull {
+		secs *= rand.Float64()
+	}
+	return time.Duration(secs * float64(time.Second))
+}

@@ -1,0 +1,361 @@
+package asl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/medic-sre/medic/internal/asl/jsonpath"
+)
+
+// DefaultMaxTransitions bounds state transitions per execution so a
+// runaway loop fails (States.Runtime) instead of spinning forever under a
+// virtual clock. Step Functions has a similar bound (25,000 history events).
+const DefaultMaxTransitions = 100000
+
+// run is one execution in progress.
+type run struct {
+	m       *Machine
+	opts    Options
+	clock   Clock
+	tokens  *TokenHub
+	base    map[string]any // context object fields common to all states
+	obsMu   sync.Mutex
+	steps   atomic.Int64
+	maxStep int64
+}
+
+// Run executes the machine on input (a plain JSON value). A failed
+// execution returns *Error; a cancelled ctx returns an error wrapping
+// ctx.Err().
+func (m *Machine) Run(ctx context.Context, input any, opts Options) (output any, err error) {
+	in, nerr := normalize(input)
+	if nerr != nil {
+		return nil, errorf(ErrRuntime, "execution input: %v", nerr)
+	}
+	r := m.newRun(in, opts)
+	if m.timeout > 0 {
+		if _, instant := r.clock.(instantClock); !instant {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeoutCause(ctx, m.timeout, errExecutionTimeout)
+			defer cancel()
+		}
+	}
+	r.emit(Event{Type: ExecutionStarted, Input: in})
+	out, aerr := r.runScope(ctx, m.top, in)
+	if aerr == nil {
+		r.emit(Event{Type: ExecutionSucceeded, Output: out})
+		return out, nil
+	}
+	if aerr == errAborted {
+		if errors.Is(context.Cause(ctx), errExecutionTimeout) {
+			aerr = errorf(ErrTimeout, "the execution ran longer than its TimeoutSeconds (%s)", m.timeout)
+		} else {
+			r.emit(Event{Type: ExecutionFailed, Error: &Error{Name: "Aborted", Cause: ctx.Err().Error()}})
+			return nil, fmt.Errorf("execution aborted: %w", ctx.Err())
+		}
+	}
+	r.emit(Event{Type: ExecutionFailed, Error: aerr})
+	return nil, aerr
+}
+
+var errExecutionTimeout = errors.New("execution TimeoutSeconds reached")
+
+// errAborted marks "the context ended"; Run turns it into the right error.
+var errAborted = &Error{Name: "Aborted", Cause: "the execution was stopped"}
+
+func (m *Machine) newRun(input any, opts Options) *run {
+	r := &run{m: m, opts: opts, clock: opts.Clock, tokens: opts.Tokens, maxStep: DefaultMaxTransitions}
+	if r.clock == nil {
+		r.clock = realClock{}
+	}
+	if r.tokens == nil {
+		r.tokens = NewTokenHub()
+	}
+	name := opts.ExecutionName
+	if name == "" {
+		tok, _ := NewTokenHub().newToken()
+		name = tok[:32]
+	}
+	machine := opts.MachineName
+	if machine == "" {
+		machine = "local"
+	}
+	machineArn := "arn:aws:states:local:000000000000:stateMachine:" + machine
+	r.base = map[string]any{
+		"Execution": map[string]any{
+			"Id":        "arn:aws:states:local:000000000000:execution:" + machine + ":" + name,
+			"Name":      name,
+			"Input":     input,
+			"StartTime": formatTime(r.clock.Now()),
+			"RoleArn":   "arn:aws:iam::000000000000:role/medic-local",
+		},
+		"StateMachine": map[string]any{"Id": machineArn, "Name": machine},
+	}
+	mergeInto(r.base, opts.Context)
+	return r
+}
+
+// mergeInto deep-merges src into dst (objects merge, anything else replaces).
+func mergeInto(dst, src map[string]any) {
+	for k, v := range src {
+		if sub, ok := v.(map[string]any); ok {
+			if cur, ok := dst[k].(map[string]any); ok {
+				cur = maps.Clone(cur)
+				mergeInto(cur, sub)
+				dst[k] = cur
+				continue
+			}
+		}
+		dst[k] = deepCopy(v)
+	}
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func (r *run) emit(ev Event) {
+	if r.opts.Observer == nil {
+		return
+	}
+	if ev.Time.IsZero() {
+		ev.Time = r.clock.Now()
+	}
+	r.obsMu.Lock()
+	defer r.obsMu.Unlock()
+	r.opts.Observer(ev)
+}
+
+// runScope runs states from sc.startAt until one ends the scope.
+func (r *run) runScope(ctx context.Context, sc *scope, input any) (any, *Error) {
+	name := sc.startAt
+	for {
+		if ctx.Err() != nil {
+			return nil, errAborted
+		}
+		if r.steps.Add(1) > r.maxStep {
+			return nil, errorf(ErrRuntime, "more than %d state transitions: is there an endless loop?", r.maxStep)
+		}
+		st := sc.states[name]
+		fr := &frame{r: r, st: st, entered: r.clock.Now()}
+		r.emit(Event{Type: StateEntered, State: st.name, Input: input, Time: fr.entered})
+		out, next, err := r.execute(ctx, fr, input)
+		if err != nil {
+			return nil, err
+		}
+		r.emit(Event{Type: StateExited, State: st.name, Output: out})
+		if next == "" {
+			return out, nil
+		}
+		name, input = next, out
+	}
+}
+
+// frame is one state's visit: what its context object ($$) is built from.
+type frame struct {
+	r          *run
+	st         *state
+	entered    time.Time
+	retryCount int
+	token      string
+	item       map[string]any // Map.Item while evaluating ItemSelector
+}
+
+func (fr *frame) context() map[string]any {
+	c := make(map[string]any, len(fr.r.base)+3)
+	for k, v := range fr.r.base {
+		c[k] = v
+	}
+	c["State"] = map[string]any{
+		"Name": fr.st.name, "EnteredTime": formatTime(fr.entered), "RetryCount": float64(fr.retryCount),
+	}
+	if fr.token != "" {
+		c["Task"] = map[string]any{"Token": fr.token}
+	}
+	if fr.item != nil {
+		c["Map"] = map[string]any{"Item": fr.item}
+	}
+	return c
+}
+
+func (fr *frame) env(input any) *env { return &env{input: input, context: fr.context} }
+
+// execute runs one state, returning its output and the next state ("" when
+// the scope ends).
+func (r *run) execute(ctx context.Context, fr *frame, input any) (any, string, *Error) {
+	st := fr.st
+	switch st.typ {
+	case typeTask, typeParallel, typeMap:
+		return r.withRetry(ctx, fr, input)
+	case typeFail:
+		return nil, "", r.failState(fr, input)
+	}
+	eff, err := applyInputPath(st, fr.env(input))
+	if err != nil {
+		return nil, "", err
+	}
+	next := st.next
+	var out any
+	switch st.typ {
+	case typePass:
+		out, err = r.pass(fr, input, eff)
+	case typeChoice:
+		next, err = choose(st, fr.env(eff))
+		out = eff
+	case typeWait:
+		err = r.wait(ctx, fr, eff)
+		out = eff
+	case typeSucceed:
+		out = eff
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	out, err = applyOutputPath(st, fr.env(out))
+	return out, next, err
+}
+
+func (r *run) pass(fr *frame, raw, eff any) (any, *Error) {
+	st := fr.st
+	result := eff
+	if st.parameters != nil {
+		var err *Error
+		if result, err = st.parameters.eval(fr.env(eff)); err != nil {
+			return nil, err
+		}
+	}
+	if st.hasResult {
+		result = deepCopy(st.result)
+	}
+	return applyResultPath(st.resultPath, raw, result)
+}
+
+func choose(st *state, en *env) (string, *Error) {
+	for _, rule := range st.choices {
+		ok, err := rule.cond.eval(en)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return rule.next, nil
+		}
+	}
+	if st.defaultNext != "" {
+		return st.defaultNext, nil
+	}
+	return "", errorf(ErrNoChoiceMatched, "no choice rule matched and there is no Default in state %q", st.name)
+}
+
+func (r *run) wait(ctx context.Context, fr *frame, eff any) *Error {
+	st := fr.st
+	var d time.Duration
+	switch st.waitKind {
+	case "Seconds":
+		d = time.Duration(st.seconds * float64(time.Second))
+	case "Timestamp":
+		d = st.timestamp.Sub(r.clock.Now())
+	case "SecondsPath":
+		v, err := st.secondsPath.eval(fr.env(eff))
+		if err != nil {
+			return err
+		}
+		n, ok := v.(float64)
+		if !ok || n < 0 {
+			return errorf(ErrRuntime, "SecondsPath %s must name a non-negative number, got %s", st.secondsPath.src, describe(v))
+		}
+		d = time.Duration(n * float64(time.Second))
+	case "TimestampPath":
+		v, err := st.timestampTo.eval(fr.env(eff))
+		if err != nil {
+			return err
+		}
+		s, _ := v.(string)
+		ts, perr := parseTimestamp(s)
+		if perr != nil {
+			return errorf(ErrRuntime, "TimestampPath %s: %v", st.timestampTo.src, perr)
+		}
+		d = ts.Sub(r.clock.Now())
+	}
+	if d <= 0 {
+		return nil
+	}
+	if r.clock.Sleep(ctx, d) != nil {
+		return errAborted
+	}
+	return nil
+}
+
+func (r *run) failState(fr *frame, input any) *Error {
+	st := fr.st
+	e := &Error{Name: st.errName, Cause: st.cause}
+	for _, f := range []struct {
+		x    *expr
+		dest *string
+		name string
+	}{{st.errorPath, &e.Name, "ErrorPath"}, {st.causePath, &e.Cause, "CausePath"}} {
+		if f.x == nil {
+			continue
+		}
+		v, err := f.x.eval(fr.env(input))
+		if err != nil {
+			return err
+		}
+		s, ok := v.(string)
+		if !ok {
+			return errorf(ErrRuntime, "%s %s must yield a string, got %s", f.name, f.x.src, describe(v))
+		}
+		*f.dest = s
+	}
+	return e
+}
+
+func applyInputPath(st *state, en *env) (any, *Error) {
+	switch {
+	case st.inputPath == nil:
+		return en.input, nil
+	case st.inputPath.null:
+		return map[string]any{}, nil
+	}
+	return st.inputPath.expr.eval(en)
+}
+
+func applyOutputPath(st *state, en *env) (any, *Error) {
+	switch {
+	case st.outputPath == nil:
+		return en.input, nil
+	case st.outputPath.null:
+		return map[string]any{}, nil
+	}
+	return st.outputPath.expr.eval(en)
+}
+
+// applyResultPath places result into the raw state input: no ResultPath or
+// "$" replaces it, null discards the result, a path sets that field.
+func applyResultPath(rp *pathField, raw, result any) (any, *Error) {
+	switch {
+	case rp == nil:
+		return result, nil
+	case rp.null:
+		return raw, nil
+	case rp.expr.path.IsRoot():
+		return result, nil
+	}
+	out, err := rp.expr.path.Set(raw, result)
+	if err != nil {
+		return nil, errorf(ErrResultPathMatchFailure, "ResultPath %s cannot be applied to the state input: %v", rp.expr.src, err)
+	}
+	return out, nil
+}
+
+// describe shows a value's JSON type and a short rendering, for errors.
+func describe(v any) string {
+	b, _ := json.Marshal(v)
+	if len(b) > 80 {
+		b = append(b[:80], "…"...)
+	}
+	return jsonpath.TypeName(v) + " " + string(b)
+}
