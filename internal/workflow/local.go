@@ -146,6 +146,9 @@ func stepFor(ev asl.Event) (execution.Step, bool) {
 // output when there is one, else compact JSON.
 func summarise(v any) string {
 	if m, ok := v.(map[string]any); ok {
+		if cmd, ok := m["Command"].(map[string]any); ok {
+			return fmt.Sprintf("command %v sent to %v", cmd["CommandId"], cmd["InstanceIds"])
+		}
 		if status, ok := m["Status"].(string); ok {
 			out := strings.TrimSpace(fmt.Sprint(m["StandardOutputContent"]))
 			errOut := strings.TrimSpace(fmt.Sprint(m["StandardErrorContent"]))

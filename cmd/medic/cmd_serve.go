@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/medic-sre/medic/internal/app"
+	"github.com/medic-sre/medic/internal/demo"
+)
+
+func init() {
+	register(command{name: "serve", summary: "run the whole alert path locally: intake, rules, workflows", run: runServe})
+	register(command{name: "demo", summary: "break something on this machine, alert Medic, and prove it heals it", run: runDemo})
+}
+
+// localFlags are the settings every local composition shares.
+type localFlags struct {
+	packs, machines, state, workdir string
+	poll                            int
+}
+
+func (f *localFlags) bind(fs *flag.FlagSet) {
+	fs.StringVar(&f.packs, "packs", envOr("MEDIC_PACKS_DIR", "packs"), "packs directory")
+	fs.StringVar(&f.machines, "statemachines", envOr("MEDIC_STATEMACHINES_DIR", "statemachines"), "state machines directory")
+	fs.StringVar(&f.state, "state", envOr("MEDIC_STATE_DIR", ".medic"), "state directory (executions, datastore)")
+	fs.StringVar(&f.workdir, "workdir", "", "working directory for local commands (default: current)")
+	fs.IntVar(&f.poll, "poll-seconds", 1, "seconds workflows wait between command status polls")
+}
+
+func (f *localFlags) open(out io.Writer, log *slog.Logger) (*app.Local, error) {
+	return app.NewLocal(app.LocalConfig{
+		PacksDir: f.packs, MachinesDir: f.machines, StateDir: f.state,
+		PollSeconds: f.poll, WorkDir: f.workdir, Out: out, Log: log,
+	})
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var lf localFlags
+	lf.bind(fs)
+	addr := fs.String("addr", envOr("MEDIC_ADDR", "127.0.0.1:8080"), "listen address")
+	playDemo := fs.Bool("demo", false, "play the self-healing demo scene once after starting")
+	logLevel := fs.String("log-level", envOr("MEDIC_LOG_LEVEL", "warn"), "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	local, err := lf.open(stdout, newLogger(stderr, *logLevel))
+	if err != nil {
+		fmt.Fprintln(stderr, "medic serve:", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "medic serve:", err)
+		return 1
+	}
+	srv := &http.Server{Handler: local.Server.Routes(), ReadHeaderTimeout: 10 * time.Second}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "medic serving on %s (POST %s/v1/events); packs: %s\n", base, base, lf.packs)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if *playDemo {
+		go func() {
+			if err := demo.DefaultScene(".", stdout).Play(base, 2*time.Minute); err != nil {
+				fmt.Fprintln(stderr, "demo failed:", err)
+			}
+		}()
+	}
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintln(stderr, "medic serve:", err)
+		return 1
+	}
+	local.Starter.Wait()
+	return 0
+}
+
+// runDemo serves on a free local port, plays the scene and exits: 0 when the
+// repair is proven.
+func runDemo(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var lf localFlags
+	lf.bind(fs)
+	dir := fs.String("dir", "/tmp/medic-demo/scratch", "scratch directory the scene fills up")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	local, err := lf.open(stdout, newLogger(stderr, "warn"))
+	if err != nil {
+		fmt.Fprintln(stderr, "medic demo:", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(stderr, "medic demo:", err)
+		return 1
+	}
+	srv := &http.Server{Handler: local.Server.Routes(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	scene := demo.DefaultScene(".", stdout)
+	scene.Dir = *dir
+	if err := scene.Play("http://"+ln.Addr().String(), 2*time.Minute); err != nil {
+		fmt.Fprintln(stderr, "medic demo:", err)
+		return 1
+	}
+	local.Starter.Wait()
+	return 0
+}

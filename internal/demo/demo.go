@@ -1,0 +1,208 @@
+// Package demo plays Medic's self-healing scene on this machine: a scratch
+// directory fills up, the CloudWatch alarm for it is posted to a running
+// Medic, Medic cleans it up, and an independent check proves the repair.
+package demo
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/medic-sre/medic/internal/execution"
+)
+
+// Scene describes the breakage.
+type Scene struct {
+	Dir       string // the scratch directory that fills up
+	Files     int    // junk files written
+	FileBytes int    // size of each
+	LimitKiB  int    // what the alarm and the verify step consider healthy
+	EventFile string // the alarm event to post (events/local/disk-full-alarm.json)
+	Out       io.Writer
+}
+
+// DefaultScene matches packs/linux and events/local/disk-full-alarm.json.
+func DefaultScene(repo string, out io.Writer) Scene {
+	return Scene{
+		Dir:       "/tmp/medic-demo/scratch",
+		Files:     16,
+		FileBytes: 1 << 20,
+		LimitKiB:  4096,
+		EventFile: filepath.Join(repo, "events", "local", "disk-full-alarm.json"),
+		Out:       out,
+	}
+}
+
+// Break fills the directory with old temporary files and one file that must
+// survive the cleanup. It only ever adds files: whatever else is in the
+// directory stays.
+func (s Scene) Break() error {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return err
+	}
+	junk := bytes.Repeat([]byte("x"), s.FileBytes)
+	old := time.Now().Add(-2 * time.Hour) // the cleanup only removes files over an hour old
+	for i := range s.Files {
+		p := filepath.Join(s.Dir, fmt.Sprintf("upload-%02d.tmp", i))
+		if err := os.WriteFile(p, junk, 0o644); err != nil {
+			return err
+		}
+		if err := os.Chtimes(p, old, old); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(s.Dir, "keep.log"), []byte("must survive the cleanup\n"), 0o644)
+}
+
+// Check is the independent proof: usage under the limit and the file that
+// is not temporary still there.
+func (s Scene) Check() error {
+	used, err := usageKiB(s.Dir)
+	if err != nil {
+		return err
+	}
+	if used > s.LimitKiB {
+		return fmt.Errorf("%s uses %d KiB, over the %d KiB limit", s.Dir, used, s.LimitKiB)
+	}
+	if _, err := os.Stat(filepath.Join(s.Dir, "keep.log")); err != nil {
+		return fmt.Errorf("keep.log was removed: the cleanup went too far")
+	}
+	return nil
+}
+
+func usageKiB(dir string) (int, error) {
+	total := int64(0)
+	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if info, err := d.Info(); err == nil && !d.IsDir() {
+			total += info.Size()
+		}
+		return nil
+	})
+	return int((total + 1023) / 1024), err
+}
+
+// Event returns the alarm event, pointed at this scene's directory.
+func (s Scene) Event() ([]byte, error) {
+	raw, err := os.ReadFile(s.EventFile)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.ReplaceAll(raw, []byte("/tmp/medic-demo/scratch"), []byte(s.Dir)), nil
+}
+
+// Play breaks, alerts the Medic at baseURL, waits for the executions it
+// started, and checks the repair.
+func (s Scene) Play(baseURL string, timeout time.Duration) error {
+	if err := s.Break(); err != nil {
+		return fmt.Errorf("breaking the scene: %w", err)
+	}
+	if err := s.Check(); err == nil {
+		return fmt.Errorf("the scene is not broken")
+	} else {
+		s.say("broken:  %v", err)
+	}
+	ids, err := s.alert(baseURL)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		rec, err := waitFor(baseURL, id, timeout)
+		if err != nil {
+			return err
+		}
+		if rec.Status != execution.Succeeded {
+			return fmt.Errorf("execution %s ended %s: %s %s", id, rec.Status, rec.Error, rec.Cause)
+		}
+	}
+	if err := s.Check(); err != nil {
+		return fmt.Errorf("not healed: %w", err)
+	}
+	used, _ := usageKiB(s.Dir)
+	s.say("healed:  %s uses %d KiB (limit %d KiB), keep.log intact", s.Dir, used, s.LimitKiB)
+	return nil
+}
+
+func (s Scene) alert(baseURL string) ([]string, error) {
+	body, err := s.Event()
+	if err != nil {
+		return nil, err
+	}
+	s.say("alert:   posting %s", filepath.Base(s.EventFile))
+	resp, err := http.Post(baseURL+"/v1/events", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var res struct {
+		Triggers []struct {
+			Outcomes []struct {
+				Rule, Execution, Error string
+			}
+		}
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusAccepted {
+		return nil, fmt.Errorf("alert refused: %s: %s", resp.Status, strings.TrimSpace(string(raw)))
+	}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, t := range res.Triggers {
+		for _, o := range t.Outcomes {
+			if o.Error != "" {
+				return nil, fmt.Errorf("rule %s: %s", o.Rule, o.Error)
+			}
+			ids = append(ids, o.Execution)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("no rule matched the alert: %s", raw)
+	}
+	return ids, nil
+}
+
+func waitFor(baseURL, id string, timeout time.Duration) (*execution.Record, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		rec, err := fetch(baseURL, id)
+		if err != nil {
+			return nil, err
+		}
+		if rec.Status.Done() {
+			return rec, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("execution %s still %s after %s", id, rec.Status, timeout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func fetch(baseURL, id string) (*execution.Record, error) {
+	resp, err := http.Get(baseURL + "/v1/executions/" + id)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("execution %s: %s", id, resp.Status)
+	}
+	var rec execution.Record
+	return &rec, json.NewDecoder(resp.Body).Decode(&rec)
+}
+
+func (s Scene) say(format string, args ...any) {
+	if s.Out != nil {
+		fmt.Fprintf(s.Out, "demo "+format+"\n", args...)
+	}
+}

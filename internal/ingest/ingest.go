@@ -1,0 +1,102 @@
+// Package ingest is the Lambda side of intake: its handler is an ordinary
+// function over the raw event, so tests call it with the real event shapes
+// kept in events/.
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/medic-sre/medic/internal/action"
+	"github.com/medic-sre/medic/internal/engine"
+	"github.com/medic-sre/medic/internal/intake"
+	"github.com/medic-sre/medic/internal/pack"
+	"github.com/medic-sre/medic/internal/rule"
+	"github.com/medic-sre/medic/internal/sensor"
+)
+
+// Settings come from the function's environment, set by the CDK stack.
+type Settings struct {
+	PacksDir      string            // MEDIC_PACKS_DIR, packs shipped beside bootstrap
+	StateMachines map[string]string // MEDIC_STATE_MACHINES: {"name": "arn", ...}
+	PollSeconds   int               // MEDIC_POLL_SECONDS
+}
+
+// SettingsFromEnv reads Settings; a missing or malformed variable is named.
+func SettingsFromEnv(getenv func(string) string) (Settings, error) {
+	s := Settings{PacksDir: getenv("MEDIC_PACKS_DIR"), PollSeconds: 5}
+	if s.PacksDir == "" {
+		s.PacksDir = "packs"
+	}
+	if err := json.Unmarshal([]byte(getenv("MEDIC_STATE_MACHINES")), &s.StateMachines); err != nil {
+		return s, fmt.Errorf("MEDIC_STATE_MACHINES: want a JSON object of name to ARN: %w", err)
+	}
+	if v := getenv("MEDIC_POLL_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return s, fmt.Errorf("MEDIC_POLL_SECONDS: %q is not a positive integer", v)
+		}
+		s.PollSeconds = n
+	}
+	return s, nil
+}
+
+// Handler processes one Lambda invocation.
+type Handler struct {
+	engine *engine.Engine
+	log    *slog.Logger
+}
+
+// New loads the packs and builds the engine around starter.
+func New(s Settings, starter engine.Starter, log *slog.Logger) (*Handler, error) {
+	packs, err := pack.LoadDir(s.PacksDir)
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{
+		engine: &engine.Engine{
+			Rules:    rule.NewIndex(packs.Rules()),
+			Packs:    packs,
+			KV:       noDatastore{},
+			Starter:  starter,
+			Settings: action.Settings{PollSeconds: s.PollSeconds},
+			Log:      log,
+		},
+		log: log,
+	}, nil
+}
+
+// Handle takes any event shape intake accepts. A malformed event is logged
+// and dropped (retrying cannot fix it); a failure to start an action is
+// returned as an error so the asynchronous invoke is retried and, in the
+// end, lands in the dead-letter queue. Retries are safe: executions are
+// named deterministically.
+func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (intake.Result, error) {
+	res, err := intake.Process(ctx, h.engine, h.log, event, sensor.Request{})
+	if err != nil {
+		return res, nil
+	}
+	var failures []string
+	for _, t := range res.Triggers {
+		for _, o := range t.Outcomes {
+			if o.Error != "" {
+				failures = append(failures, o.Rule+": "+o.Error)
+			}
+		}
+	}
+	if len(failures) > 0 {
+		return res, errors.New("actions not started: " + strings.Join(failures, "; "))
+	}
+	return res, nil
+}
+
+// noDatastore answers every key as absent until the Parameter Store
+// datastore adapter is wired in.
+type noDatastore struct{}
+
+func (noDatastore) Get(string) (string, bool, error) { return "", false, nil }

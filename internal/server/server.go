@@ -1,0 +1,103 @@
+// Package server is the HTTP face of `medic serve`: event intake for
+// CloudWatch, Alertmanager and webhooks, and a read API over executions.
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/medic-sre/medic/internal/execution"
+	"github.com/medic-sre/medic/internal/intake"
+	"github.com/medic-sre/medic/internal/sensor"
+)
+
+// Server routes HTTP requests.
+type Server struct {
+	Engine     intake.Handler
+	Executions execution.Store
+	Log        *slog.Logger
+}
+
+// Routes returns the handler:
+//
+//	POST /v1/events          any supported shape, detected from the body
+//	POST /v1/events/{kind}   cloudwatch | alertmanager
+//	POST /v1/webhooks/{path...}  generic JSON webhook (core.st2.webhook)
+//	GET  /v1/executions      list
+//	GET  /v1/executions/{id} one, with its timeline
+//	GET  /healthz
+func (s *Server) Routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/events", s.events(""))
+	mux.HandleFunc("POST /v1/events/{kind}", func(w http.ResponseWriter, r *http.Request) {
+		s.events(r.PathValue("kind"))(w, r)
+	})
+	mux.HandleFunc("POST /v1/webhooks/{path...}", s.events("webhook"))
+	mux.HandleFunc("GET /v1/executions", s.listExecutions)
+	mux.HandleFunc("GET /v1/executions/{id}", s.getExecution)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	return mux
+}
+
+func (s *Server) events(hint string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, sensor.MaxBodyBytes))
+		if err != nil {
+			s.fail(w, http.StatusRequestEntityTooLarge, fmt.Errorf("body over %d bytes", sensor.MaxBodyBytes))
+			return
+		}
+		req := sensor.Request{Path: r.URL.Path, Hint: hint, Headers: flatHeaders(r.Header)}
+		res, err := intake.Process(r.Context(), s.Engine, s.Log, body, req)
+		if err != nil {
+			s.fail(w, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, res)
+	}
+}
+
+func flatHeaders(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		out[strings.ToLower(k)] = strings.Join(v, ", ")
+	}
+	return out
+}
+
+func (s *Server) listExecutions(w http.ResponseWriter, _ *http.Request) {
+	recs, err := s.Executions.List()
+	if err != nil {
+		s.fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, recs)
+}
+
+func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) {
+	rec, err := s.Executions.Get(r.PathValue("id"))
+	switch {
+	case errors.Is(err, execution.ErrNotFound):
+		s.fail(w, http.StatusNotFound, err)
+	case err != nil:
+		s.fail(w, http.StatusBadRequest, err)
+	default:
+		writeJSON(w, http.StatusOK, rec)
+	}
+}
+
+func (s *Server) fail(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
