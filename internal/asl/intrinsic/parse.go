@@ -225,6 +225,7 @@ scan:
 			break scan
 		}
 	}
+	p.pos = min(p.pos, len(p.src)) // a trailing backslash skips past the end
 	text := p.src[start:p.pos]
 	arg := pathArg{}
 	if strings.HasPrefix(text, "$$") {
