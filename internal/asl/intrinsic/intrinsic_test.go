@@ -129,15 +129,15 @@ func TestFailures(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	for src, want := range map[string]string{
-		`States.Nope(1)`:                   "unknown intrinsic function",
-		`States.Array(1`:                   "missing ')'",
-		`States.Array('x)`:                 "unterminated string",
-		`States.UUID(1)`:                   "takes 0 arguments",
-		`States.Hash('a')`:                 "takes 2 arguments",
-		`States.Array(1) extra`:            "unexpected",
-		`States.Array(foo)`:                "unexpected",
-		`States.Array($.a[)`:               "JSONPath",
-		`States.Array(1 2)`:                "expected ','",
+		`States.Nope(1)`:        "unknown intrinsic function",
+		`States.Array(1`:        "missing ')'",
+		`States.Array('x)`:      "unterminated string",
+		`States.UUID(1)`:        "takes 0 arguments",
+		`States.Hash('a')`:      "takes 2 arguments",
+		`States.Array(1) extra`: "unexpected",
+		`States.Array(foo)`:     "unexpected",
+		`States.Array($.a[)`:    "JSONPath",
+		`States.Array(1 2)`:     "expected ','",
 		strings.Repeat("States.Array(", 11) + strings.Repeat(")", 11): "nested",
 	} {
 		_, err := Parse(src)
