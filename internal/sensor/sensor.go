@@ -1,0 +1,176 @@
+// Package sensor turns the raw alert bodies Medic receives (CloudWatch alarms
+// by way of EventBridge, SNS or an alarm's Lambda action, Prometheus
+// Alertmanager webhooks, generic JSON webhooks, EventBridge Scheduler timer
+// ticks) into normalised triggers. It is StackStorm's sensor layer: every
+// shape of one kind of alert comes out as one trigger type with one payload
+// schema, so rules are written once.
+package sensor
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/medic-sre/medic/internal/trigger"
+)
+
+// MaxBodyBytes is the largest body Parse accepts: 1 MiB. SNS caps messages
+// at 256 KiB and EventBridge events at 256 KiB, so anything bigger is not an
+// alert and is refused before it is decoded.
+const MaxBodyBytes = 1 << 20
+
+// Hints name a shape family; Request.Hint restricts detection to it.
+const (
+	HintCloudWatch   = "cloudwatch"
+	HintAlertmanager = "alertmanager"
+	HintWebhook      = "webhook"
+	HintTimer        = "timer"
+)
+
+// Request carries what the transport knows besides the body.
+type Request struct {
+	// Path is the HTTP path the body was posted to (webhooks use it as
+	// their url).
+	Path string
+	// Headers are the HTTP headers, keys in any case.
+	Headers map[string]string
+	// Hint is "" to detect the shape from the body, or one of the Hint*
+	// constants to accept only that family.
+	Hint string
+}
+
+// Error is why a body was refused. Field is the JSON path of the offending
+// value ("" when the body as a whole is at fault).
+type Error struct {
+	Field  string
+	Reason string
+}
+
+func (e *Error) Error() string {
+	if e.Field == "" {
+		return "sensor: " + e.Reason
+	}
+	return "sensor: " + e.Field + ": " + e.Reason
+}
+
+func fieldErr(field, format string, args ...any) *Error {
+	return &Error{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Parse detects the shape of one body and returns its triggers: one for a
+// CloudWatch alarm, one per alert for Alertmanager, one per record for an SNS
+// batch. Any malformed or unknown input gives an *Error and no triggers.
+func Parse(body []byte, in Request) ([]trigger.Trigger, error) {
+	if len(body) > MaxBodyBytes {
+		return nil, fieldErr("", "body is %d bytes, over the %d byte limit", len(body), MaxBodyBytes)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, fieldErr("", "body is empty")
+	}
+	if !json.Valid(body) {
+		return nil, fieldErr("", "body is not valid JSON")
+	}
+	switch in.Hint {
+	case HintWebhook:
+		return parseWebhook(body, in)
+	case "", HintCloudWatch, HintAlertmanager, HintTimer:
+	default:
+		return nil, fieldErr("", "unknown hint %q (want cloudwatch, alertmanager, webhook or timer)", in.Hint)
+	}
+	var probe envelope
+	if err := json.Unmarshal(body, &probe); err != nil {
+		return nil, decodeErr("", err)
+	}
+	kind, err := probe.kind()
+	if err != nil {
+		return nil, err
+	}
+	if in.Hint != "" && kind.family != in.Hint {
+		return nil, fieldErr("", "body is %s, not %s", kind.name, in.Hint)
+	}
+	return kind.parse(body)
+}
+
+// envelope holds just the keys that tell the shapes apart.
+type envelope struct {
+	Records    json.RawMessage `json:"Records"`
+	Type       *string         `json:"Type"`
+	DetailType *string         `json:"detail-type"`
+	Source     *string         `json:"source"`
+	AlarmData  json.RawMessage `json:"alarmData"`
+	Version    *string         `json:"version"`
+	Alerts     json.RawMessage `json:"alerts"`
+}
+
+type shape struct {
+	name   string
+	family string
+	parse  func([]byte) ([]trigger.Trigger, error)
+}
+
+// kind picks the parser. The checks go from the most specific key to the
+// least so that, say, an SNS HTTP delivery is never read as a webhook.
+func (e envelope) kind() (shape, error) {
+	switch {
+	case e.Records != nil:
+		return shape{"an SNS Lambda event", HintCloudWatch, parseSNSRecords}, nil
+	case e.Type != nil:
+		return shape{"an SNS HTTP delivery", HintCloudWatch, parseSNSDelivery}, nil
+	case e.DetailType != nil:
+		return shape{"an EventBridge event", HintCloudWatch, parseEventBridge}, nil
+	case e.AlarmData != nil:
+		return shape{"a CloudWatch alarm action", HintCloudWatch, parseAlarmAction}, nil
+	case e.Alerts != nil:
+		return shape{"an Alertmanager webhook", HintAlertmanager, parseAlertmanager}, nil
+	}
+	return shape{}, fieldErr("", "unknown event shape: expected an EventBridge event (detail-type), "+
+		"an SNS event (Records or Type), a CloudWatch alarm action (alarmData) "+
+		"or an Alertmanager webhook (alerts); post other JSON to a webhook path")
+}
+
+// decodeErr names the field a json error is about. prefix is the JSON path
+// of the document being decoded when it is nested in another one.
+func decodeErr(prefix string, err error) *Error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		field := join(prefix, typeErr.Field)
+		reason := fmt.Sprintf("is a JSON %s, want %s", typeErr.Value, jsonKind(typeErr.Type.Kind().String()))
+		if field == "" {
+			reason = "body " + reason
+		}
+		return fieldErr(field, "%s", reason)
+	}
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
+		return fieldErr(prefix, "is not valid JSON (offset %d)", syntaxErr.Offset)
+	}
+	return fieldErr(prefix, "cannot be decoded: %v", err)
+}
+
+// jsonKind names a Go kind the way a JSON author would.
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "float64", "float32", "int", "int64":
+		return "a number"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	}
+	return goKind
+}
+
+func join(prefix, field string) string {
+	switch {
+	case prefix == "":
+		return field
+	case field == "":
+		return prefix
+	}
+	return prefix + "." + field
+}
