@@ -8,6 +8,9 @@ import (
 	"github.com/medic-sre/medic/internal/rule"
 )
 
+// defaultPack is StackStorm's pack for a rule that names none.
+const defaultPack = "default"
+
 var ruleFields = []string{"name", "pack", "ref", "description", "enabled", "trigger", "criteria", "action",
 	"type", "tags", "metadata_file", "uid", "id", "context"}
 
@@ -47,16 +50,19 @@ func ParseRule(path string, data []byte, packName string, ps *problems) *rule.Ru
 	for _, name := range d.order {
 		r.Lines[name] = d.line(name)
 	}
+	if d.node("enabled") == nil {
+		ps.add(path, 1, "enabled", "is required (true or false), as in StackStorm")
+	}
 	if packName != "" {
 		checkOwner(d, packName, &r.Pack, ps)
+	}
+	if r.Pack == "" {
+		r.Pack = defaultPack
 	}
 	if r.Name == "" {
 		ps.add(path, 1, "name", "is required")
 	}
 	r.Ref = r.Pack + "." + r.Name
-	if r.Pack == "" {
-		r.Ref = r.Name
-	}
 	parseRuleTrigger(d, r, ps)
 	parseRuleAction(d, r, ps)
 	r.Type = parseRuleType(d, ps)

@@ -51,7 +51,11 @@ type op struct {
 
 var operators = map[string]op{}
 
-var aliases = map[string]string{"eq": opEquals, "neq": opNEquals, "ne": opNEquals, "lt": opLessThan, "gt": opGreaterThan}
+// aliases are StackStorm's short names (plus "ne", which people write).
+var aliases = map[string]string{
+	"eq": opEquals, "neq": opNEquals, "ne": opNEquals, "ieq": opIEquals, "lt": opLessThan, "gt": opGreaterThan,
+	"td_lt": opTimediffLT, "td_gt": opTimediffGT, "in": opInside, "nin": opNInside,
+}
 
 func init() {
 	add := func(name string, test func(v, p any, now time.Time) (bool, error)) *op {

@@ -15,6 +15,15 @@ import (
 var environment = func() *exec.Environment {
 	env := *gonja.DefaultEnvironment
 	env.Filters = exec.NewFilterSet(map[string]exec.FilterFunction{}).Update(gonja.DefaultEnvironment.Filters)
+	for _, name := range boundedFilters {
+		if fn, ok := env.Filters.Get(name); ok {
+			if err := env.Filters.Replace(name, bounded(name, fn)); err != nil {
+				panic(err)
+			}
+		}
+	}
+	env.Context = gonja.DefaultContext.Inherit()
+	env.Context.Set("range", rangeFunction)
 	for name, fn := range st2Filters {
 		if err := env.Filters.Replace(name, fn); err != nil {
 			if err := env.Filters.Register(name, fn); err != nil {

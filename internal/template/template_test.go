@@ -141,3 +141,19 @@ func TestCheck(t *testing.T) {
 		t.Error("bad template passed Check")
 	}
 }
+
+func TestRunawayTemplatesFail(t *testing.T) {
+	for _, src := range []string{"{{ range(100000000) | list }}", "{% for i in range(100000000) %}{% endfor %}",
+		"{{ 'ab' | center(999999999) }}", "{{ 'a' | indent(999999999) }}", "{{ [1] | batch(99999999) }}"} {
+		if _, err := Render(src, testContext()); err == nil || !strings.Contains(err.Error(), "limit") {
+			t.Errorf("%s: err = %v, want a limit error", src, err)
+		}
+	}
+	for src, want := range map[string]any{"{{ range(3) | list }}": []any{0, 1, 2}, "{{ range(5, 0, -2) | list }}": []any{5, 3, 1},
+		"{% for i in range(1, 4) %}{{ i }}{% endfor %}": "123", "{{ range(0) | list }}": []any{}} {
+		got, err := Render(src, testContext())
+		if err != nil || !same(got, want) {
+			t.Errorf("%s = %#v, %v; want %#v", src, got, err, want)
+		}
+	}
+}
