@@ -11,7 +11,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/medic-sre/medic/internal/awskv"
 	"github.com/medic-sre/medic/internal/awssfn"
 	"github.com/medic-sre/medic/internal/ingest"
 )
@@ -29,7 +31,8 @@ func main() {
 		os.Exit(1)
 	}
 	starter := &awssfn.Starter{API: sfn.NewFromConfig(cfg), Machines: settings.StateMachines, Log: log}
-	h, err := ingest.New(settings, starter, log)
+	datastore := &awskv.Store{API: ssm.NewFromConfig(cfg), Prefix: settings.KVPrefix}
+	h, err := ingest.New(settings, starter, datastore, log)
 	if err != nil {
 		log.Error("loading packs", "err", err)
 		os.Exit(1)

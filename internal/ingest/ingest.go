@@ -15,6 +15,7 @@ import (
 	"github.com/medic-sre/medic/internal/action"
 	"github.com/medic-sre/medic/internal/engine"
 	"github.com/medic-sre/medic/internal/intake"
+	"github.com/medic-sre/medic/internal/kv"
 	"github.com/medic-sre/medic/internal/pack"
 	"github.com/medic-sre/medic/internal/rule"
 	"github.com/medic-sre/medic/internal/sensor"
@@ -25,11 +26,15 @@ type Settings struct {
 	PacksDir      string            // MEDIC_PACKS_DIR, packs shipped beside bootstrap
 	StateMachines map[string]string // MEDIC_STATE_MACHINES: {"name": "arn", ...}
 	PollSeconds   int               // MEDIC_POLL_SECONDS
+	KVPrefix      string            // MEDIC_KV_PREFIX: Parameter Store path of the datastore
 }
 
 // SettingsFromEnv reads Settings; a missing or malformed variable is named.
 func SettingsFromEnv(getenv func(string) string) (Settings, error) {
-	s := Settings{PacksDir: getenv("MEDIC_PACKS_DIR"), PollSeconds: 5}
+	s := Settings{PacksDir: getenv("MEDIC_PACKS_DIR"), PollSeconds: 5, KVPrefix: getenv("MEDIC_KV_PREFIX")}
+	if s.KVPrefix == "" {
+		s.KVPrefix = "/medic/kv"
+	}
 	if s.PacksDir == "" {
 		s.PacksDir = "packs"
 	}
@@ -52,8 +57,9 @@ type Handler struct {
 	log    *slog.Logger
 }
 
-// New loads the packs and builds the engine around starter.
-func New(s Settings, starter engine.Starter, log *slog.Logger) (*Handler, error) {
+// New loads the packs and builds the engine around starter; datastore is
+// what `st2kv` reads in rules (Parameter Store in AWS).
+func New(s Settings, starter engine.Starter, datastore kv.Reader, log *slog.Logger) (*Handler, error) {
 	packs, err := pack.LoadDir(s.PacksDir)
 	if err != nil {
 		return nil, err
@@ -62,7 +68,7 @@ func New(s Settings, starter engine.Starter, log *slog.Logger) (*Handler, error)
 		engine: &engine.Engine{
 			Rules:    rule.NewIndex(packs.Rules()),
 			Packs:    packs,
-			KV:       noDatastore{},
+			KV:       datastore,
 			Starter:  starter,
 			Settings: action.Settings{PollSeconds: s.PollSeconds},
 			Log:      log,
@@ -95,8 +101,3 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (intake.Res
 	return res, nil
 }
 
-// noDatastore answers every key as absent until the Parameter Store
-// datastore adapter is wired in.
-type noDatastore struct{}
-
-func (noDatastore) Get(string) (string, bool, error) { return "", false, nil }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/medic-sre/medic/internal/execution"
+	"github.com/medic-sre/medic/internal/kv"
 )
 
 type recordingStarter struct {
@@ -32,7 +33,7 @@ func (s *recordingStarter) Start(_ context.Context, rec *execution.Record, _ any
 
 func newHandler(t *testing.T) (*Handler, *recordingStarter) {
 	st := &recordingStarter{}
-	h, err := New(Settings{PacksDir: "../../packs", PollSeconds: 5}, st, slog.New(slog.DiscardHandler))
+	h, err := New(Settings{PacksDir: "../../packs", PollSeconds: 5}, st, kv.Map{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
