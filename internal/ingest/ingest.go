@@ -100,4 +100,3 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (intake.Res
 	}
 	return res, nil
 }
-

@@ -29,9 +29,12 @@ type invocation struct {
 }
 
 type sendCommandInput struct {
-	DocumentName   string
-	InstanceIds    []string
-	Targets        []struct{ Key string; Values []string }
+	DocumentName string
+	InstanceIds  []string
+	Targets      []struct {
+		Key    string
+		Values []string
+	}
 	Parameters     map[string][]string
 	TimeoutSeconds int
 	Comment        string
