@@ -297,3 +297,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// None returns mocks that answer nothing: every task fails with
+// States.TaskFailed naming its resource.
+func None() *Mocks { return &Mocks{byState: map[string]*Spec{}, byResource: map[string]*Spec{}} }
