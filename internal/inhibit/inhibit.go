@@ -1,0 +1,93 @@
+// Package inhibit mutes alerts that another firing alert explains, with
+// Alertmanager's inhibit_rules semantics: while an alert matching the
+// source matchers fires, alerts matching the target matchers that carry the
+// same values for the `equal` labels are inhibited. "Instance down"
+// inhibits every service alert on that instance.
+package inhibit
+
+import (
+	"fmt"
+
+	"github.com/medic-sre/medic/internal/alert"
+)
+
+// Spec is the configuration form (YAML or JSON): matchers as strings.
+type Spec struct {
+	Name           string   `json:"name,omitempty" yaml:"name,omitempty"`
+	SourceMatchers []string `json:"source_matchers" yaml:"source_matchers"`
+	TargetMatchers []string `json:"target_matchers" yaml:"target_matchers"`
+	Equal          []string `json:"equal,omitempty" yaml:"equal,omitempty"`
+}
+
+// Rule is a compiled Spec.
+type Rule struct {
+	Name   string
+	Source alert.Matchers
+	Target alert.Matchers
+	Equal  []string
+}
+
+// Compile parses the matchers; errors name the rule and field.
+func Compile(specs []Spec) ([]Rule, error) {
+	rules := make([]Rule, 0, len(specs))
+	for i, s := range specs {
+		name := s.Name
+		if name == "" {
+			name = fmt.Sprintf("inhibit_rules[%d]", i)
+		}
+		r := Rule{Name: name, Equal: s.Equal}
+		var err error
+		if r.Source, err = alert.ParseMatchers(s.SourceMatchers); err != nil {
+			return nil, fmt.Errorf("%s.source_matchers: %w", name, err)
+		}
+		if r.Target, err = alert.ParseMatchers(s.TargetMatchers); err != nil {
+			return nil, fmt.Errorf("%s.target_matchers: %w", name, err)
+		}
+		if len(r.Source) == 0 || len(r.Target) == 0 {
+			return nil, fmt.Errorf("%s: source_matchers and target_matchers are both required", name)
+		}
+		rules = append(rules, r)
+	}
+	return rules, nil
+}
+
+// Inhibitor is a rule that applies to an alert, and the alert doing it.
+type Inhibitor struct {
+	Rule        string
+	Fingerprint string
+	Name        string
+}
+
+// Check returns what inhibits target among the firing alerts, or nil.
+func Check(rules []Rule, target alert.Alert, firing []alert.Alert) *Inhibitor {
+	for _, r := range rules {
+		if !r.Target.Matches(target.Labels) {
+			continue
+		}
+		// An alert matching both sides cannot be inhibited by alerts that
+		// do too (itself included), as in Alertmanager.
+		bothSides := r.Source.Matches(target.Labels)
+		for _, src := range firing {
+			if src.Status != alert.Firing || src.Fingerprint == target.Fingerprint || !r.Source.Matches(src.Labels) {
+				continue
+			}
+			if bothSides && r.Target.Matches(src.Labels) {
+				continue
+			}
+			if equal(r.Equal, src.Labels, target.Labels) {
+				return &Inhibitor{Rule: r.Name, Fingerprint: src.Fingerprint, Name: src.Name()}
+			}
+		}
+	}
+	return nil
+}
+
+// equal: the labels have the same value on both (absent counts as "").
+func equal(names []string, a, b map[string]string) bool {
+	for _, n := range names {
+		if a[n] != b[n] {
+			return false
+		}
+	}
+	return true
+}
