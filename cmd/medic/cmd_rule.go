@@ -37,7 +37,7 @@ func runRule(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rule test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	ruleFile := fs.String("rule", "", "rule YAML file")
-	eventFile := fs.String("event", "", "trigger instance JSON ({\"type\":..,\"payload\":{..}})")
+	eventFile := fs.String("event", "", "trigger instance JSON ({\"type\":..,\"payload\":{..}}) or a raw sensor event (events/)")
 	packsDir := fs.String("packs", "", "packs directory: also check the action and resolve its parameters")
 	state := fs.String("state", envOr("MEDIC_STATE_DIR", ".medic"), "state directory (st2kv lookups read DIR/kv)")
 	if err := fs.Parse(args[1:]); err != nil || *ruleFile == "" || *eventFile == "" || fs.NArg() > 0 {
@@ -49,7 +49,7 @@ func runRule(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return ruleTestError
 	}
-	t, err := readEvent(*eventFile)
+	triggers, err := readEvent(*eventFile)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return ruleTestError
@@ -59,6 +59,23 @@ func runRule(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return ruleTestError
 	}
+	if !r.Enabled {
+		fmt.Fprintf(stdout, "note: rule %s is disabled; the result below is what it would do if enabled\n", r.Ref)
+	}
+	// With several triggers (an Alertmanager group), the best outcome wins:
+	// the rule matched if it matched any of them.
+	code := ruleNoMatch
+	for i, t := range triggers {
+		if len(triggers) > 1 {
+			fmt.Fprintf(stdout, "--- trigger %d of %d (%s)\n", i+1, len(triggers), t.Type)
+		}
+		code = min(code, testOne(r, t, store, *packsDir, stdout, stderr))
+	}
+	return code
+}
+
+// testOne evaluates r against t and prints the explanation.
+func testOne(r *rule.Rule, t trigger.Trigger, store kv.Reader, packsDir string, stdout, stderr io.Writer) int {
 	ev := rule.NewIndex(nil).EvaluateRule(r, t, store)
 	fmt.Fprintln(stdout, ev.Explain())
 	if !ev.Matched {
@@ -70,8 +87,8 @@ func runRule(args []string, stdout, stderr io.Writer) int {
 	if ev.Err != nil {
 		return ruleTestError
 	}
-	if *packsDir != "" {
-		return resolveWithPacks(*packsDir, ev, stdout, stderr)
+	if packsDir != "" {
+		return resolveWithPacks(packsDir, ev, stdout, stderr)
 	}
 	return ruleMatched
 }
@@ -86,11 +103,11 @@ func packOfRuleFile(path string) string {
 	return ""
 }
 
-// readEvent reads a trigger instance: {"type": ..., "payload": {...}}.
-func readEvent(path string) (trigger.Trigger, error) {
+// readEvent reads the event file (see parseEvent).
+func readEvent(path string) ([]trigger.Trigger, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return trigger.Trigger{}, err
+		return nil, err
 	}
 	return parseEvent(path, data)
 }
@@ -135,7 +152,7 @@ func resolveWithPacks(dir string, ev rule.Evaluation, stdout, stderr io.Writer) 
 	sort.Strings(keys)
 	fmt.Fprintf(stdout, "action %s (runner %s) would start with:\n", a.Ref, a.RunnerType)
 	for _, k := range keys {
-		v, _ := json.Marshal(masked[k])
+		v, _ := rule.ShowJSON(masked[k])
 		fmt.Fprintf(stdout, "  %s = %s\n", k, v)
 	}
 	return ruleMatched

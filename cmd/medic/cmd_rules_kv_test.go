@@ -61,11 +61,11 @@ func TestRuleTestNoMatchAndErrors(t *testing.T) {
 
 func TestPackValidate(t *testing.T) {
 	code, out, _ := run(t, "pack", "validate", testPacks)
-	if code != 0 || !strings.Contains(out, "1 pack(s), 3 rule(s), 1 action(s), 1 alias(es), 2 policy(ies): OK") {
+	if code != 0 || !strings.Contains(out, "1 pack(s), 4 rule(s), 1 action(s), 1 alias(es), 2 policy(ies): OK") {
 		t.Errorf("good: exit %d\n%s", code, out)
 	}
 	code, out, _ = run(t, "pack", "validate", "../../internal/pack/testdata/bad")
-	if code != 1 || !strings.Contains(out, "rules/bad_rule.yaml:6: criteria.trigger.state.type: unknown operator") || !strings.Contains(out, "18 problem(s)") {
+	if code != 1 || !strings.Contains(out, "rules/bad_rule.yaml:6: criteria.trigger.state.type: unknown operator") || !strings.Contains(out, "21 problem(s)") {
 		t.Errorf("bad: exit %d\n%s", code, out)
 	}
 }
@@ -92,5 +92,22 @@ func TestKV(t *testing.T) {
 		if code != s.code || !strings.Contains(out, s.out) {
 			t.Errorf("%v: exit %d out %q err %q; want exit %d out containing %q", s.args, code, out, errOut, s.code, s.out)
 		}
+	}
+}
+
+func TestRuleTestRawSensorEvent(t *testing.T) {
+	const diskRule = "../../internal/pack/testdata/rules/disk_alarm.yaml"
+	code, out, errOut := run(t, "rule", "test", "--rule", diskRule,
+		"--event", "../../events/local/disk-full-alarm.json", "--packs", testPacks, "--state", t.TempDir())
+	if code != 0 || !strings.Contains(out, "MATCHED") || !strings.Contains(out, `target = "localhost"`) {
+		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = run(t, "rule", "test", "--rule", diskRule,
+		"--event", "../../events/alertmanager/webhook-firing.json", "--state", t.TempDir())
+	if code != 1 || !strings.Contains(out, "--- trigger 1 of") || !strings.Contains(out, "not prometheus.alert") {
+		t.Errorf("other trigger type: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := run(t, "rule", "test", "--rule", testRule, "--event", "../../events/invalid/unknown-shape.json"); code != 2 || !strings.Contains(errOut, "nor a raw sensor event") {
+		t.Errorf("unknown shape: exit %d %s", code, errOut)
 	}
 }

@@ -24,8 +24,8 @@ func TestLoadDirGoodPack(t *testing.T) {
 	if len(s.Packs) != 1 || s.Packs[0].Ref != "ops" || s.Packs[0].Version != "0.1.0" {
 		t.Fatalf("packs = %+v", s.Packs)
 	}
-	if got := len(s.Rules()); got != 3 {
-		t.Errorf("rules = %d, want 3", got)
+	if got := len(s.Rules()); got != 4 {
+		t.Errorf("rules = %d, want 4", got)
 	}
 	a, ok := s.Action("ops.restart")
 	if !ok {
@@ -75,7 +75,10 @@ func TestLoadDirReportsEveryProblemWithFileLineField(t *testing.T) {
 		"rules/no_enabled.yaml:11: criteria.trigger.alerts.condition: unknown search condition \"sometimes\"",
 		"rules/no_enabled.yaml:19: criteria.any: an any group is a list of criteria mappings",
 		"rules/syntax.yaml:1: YAML syntax:",
+		"rules/timer.yaml:5: trigger.parameters: delta: must be a positive integer",
+		"rules/timer.yaml:5: trigger.parameters: unit: must be one of weeks, days, hours, minutes, seconds",
 		"rules/unknown_action.yaml:2: enabled: must be true or false, got \"yes please\"",
+		"rules/unknown_action.yaml:3: trigger.parameters: url: is required",
 		"rules/unknown_action.yaml:6: action.ref: unknown action \"broken.missing\"",
 	}
 	text := err.Error()

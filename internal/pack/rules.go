@@ -15,15 +15,18 @@ var ruleFields = []string{"name", "pack", "ref", "description", "enabled", "trig
 	"type", "tags", "metadata_file", "uid", "id", "context"}
 
 // LoadRuleFile reads one rule file on its own (the rule tester's input).
-// packName is used when the file has no `pack:` field.
-func LoadRuleFile(path, packName string) (*rule.Rule, error) {
+// fallbackPack is used when the file has no `pack:` field.
+func LoadRuleFile(path, fallbackPack string) (*rule.Rule, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var ps problems
-	r := ParseRule(path, data, packName, &ps)
+	r := ParseRule(path, data, "", &ps)
 	if r != nil {
+		if r.Pack == defaultPack && fallbackPack != "" {
+			r.Pack, r.Ref = fallbackPack, fallbackPack+"."+r.Name
+		}
 		ps.addAll(r.Compile())
 	}
 	if len(ps.list) > 0 {

@@ -14,6 +14,7 @@ func (s *Set) validate(ps *problems) {
 			ps.add(r.File, r.Line("trigger.type"), "trigger.type", "unknown trigger type %q (known: %s)",
 				r.TriggerType, strings.Join(KnownTriggerTypes, ", "))
 		}
+		validateTriggerParams(r, ps)
 		if r.Action.Ref == "" {
 			continue
 		}

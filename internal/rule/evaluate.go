@@ -82,7 +82,7 @@ func (ix *Index) Evaluate(t trigger.Trigger, store kv.Reader) []Evaluation {
 		return nil
 	}
 	env := ix.env(t, store)
-	var out []Evaluation
+	out := make([]Evaluation, 0, len(tr.standard))
 	fired := false
 	for _, r := range tr.standard {
 		if !r.Enabled {

@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -81,7 +82,7 @@ func explainResults(b *strings.Builder, rs []CriterionResult, indent string) {
 
 // show renders a value as JSON, so strings are quoted and types visible.
 func show(v any) string {
-	out, err := json.Marshal(v)
+	out, err := ShowJSON(v)
 	if err != nil {
 		return fmt.Sprintf("%v", v)
 	}
@@ -90,4 +91,15 @@ func show(v any) string {
 		return string(out[:max]) + "…"
 	}
 	return string(out)
+}
+
+// ShowJSON is compact JSON without HTML escaping ("a > b" stays readable).
+func ShowJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
