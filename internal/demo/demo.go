@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/medic-sre/medic/internal/execution"
 )
 
@@ -24,7 +26,10 @@ type Scene struct {
 	FileBytes int    // size of each
 	LimitKiB  int    // what the alarm and the verify step consider healthy
 	EventFile string // the alarm event to post (events/local/disk-full-alarm.json)
-	Out       io.Writer
+	// EventID is the delivery id the event is posted with: each scene is a
+	// new alarm, while posting the same scene twice is a redelivery.
+	EventID string
+	Out     io.Writer
 }
 
 // DefaultScene matches packs/linux and events/local/disk-full-alarm.json.
@@ -35,6 +40,7 @@ func DefaultScene(repo string, out io.Writer) Scene {
 		FileBytes: 1 << 20,
 		LimitKiB:  4096,
 		EventFile: filepath.Join(repo, "events", "local", "disk-full-alarm.json"),
+		EventID:   uuid.NewString(),
 		Out:       out,
 	}
 }
@@ -90,13 +96,22 @@ func usageKiB(dir string) (int, error) {
 	return int((total + 1023) / 1024), err
 }
 
-// Event returns the alarm event, pointed at this scene's directory.
+// Event returns the EventBridge alarm event, pointed at this scene's
+// directory and carrying the scene's delivery id.
 func (s Scene) Event() ([]byte, error) {
 	raw, err := os.ReadFile(s.EventFile)
 	if err != nil {
 		return nil, err
 	}
-	return bytes.ReplaceAll(raw, []byte("/tmp/medic-demo/scratch"), []byte(s.Dir)), nil
+	raw = bytes.ReplaceAll(raw, []byte("/tmp/medic-demo/scratch"), []byte(s.Dir))
+	var event map[string]any
+	if err := json.Unmarshal(raw, &event); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.EventFile, err)
+	}
+	if s.EventID != "" {
+		event["id"] = s.EventID
+	}
+	return json.Marshal(event)
 }
 
 // Play breaks, alerts the Medic at baseURL, waits for the executions it

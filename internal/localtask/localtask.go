@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/medic-sre/medic/internal/asl"
 )
 
@@ -89,7 +91,7 @@ func (h *Handler) publish(ctx context.Context, input any) (any, error) {
 			return nil, &asl.Error{Name: "SNS.InternalErrorException", Cause: err.Error()}
 		}
 	}
-	return map[string]any{"MessageId": newID()}, nil
+	return map[string]any{"MessageId": uuid.NewString()}, nil
 }
 
 // decode turns a task input (a JSON value) into a typed request, naming the

@@ -2,11 +2,12 @@ package localtask
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/medic-sre/medic/internal/asl"
 	"github.com/medic-sre/medic/internal/localrun"
@@ -61,7 +62,7 @@ func (s *SSM) SendCommand(ctx context.Context, input any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := newID()
+	id := uuid.NewString()
 	invs := make(map[string]*invocation, len(targets))
 	for _, target := range targets {
 		inv := &invocation{done: make(chan struct{})}
@@ -175,13 +176,4 @@ func toAny(ss []string) []any {
 		out[i] = s
 	}
 	return out
-}
-
-// newID returns a UUID-shaped id, the 36 characters SSM command ids have.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
