@@ -1,0 +1,138 @@
+package chatops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/medic-sre/medic/internal/chatops/access"
+	"github.com/medic-sre/medic/internal/chatops/command"
+	"github.com/medic-sre/medic/internal/execution"
+	"github.com/medic-sre/medic/internal/slack/notify"
+)
+
+// request is one slash command invocation.
+type request struct {
+	command.Command
+	Slash       string // "/medic"
+	Who         access.Who
+	UserName    string
+	ResponseURL string
+}
+
+func (h *Handler) command(ctx context.Context, form url.Values) error {
+	cmd, err := command.Parse(form.Get("text"))
+	req := request{Command: cmd, Slash: form.Get("command"), UserName: form.Get("user_name"), ResponseURL: form.Get("response_url")}
+	if req.Slash == "" {
+		req.Slash = "/medic"
+	}
+	var msg *slack.WebhookMessage
+	if err != nil {
+		msg = ephemeral(":grey_question: " + err.Error())
+	} else {
+		req.Who = h.who(ctx, form.Get("user_id"), form.Get("channel_id"), false)
+		msg = h.answer(ctx, req)
+	}
+	h.log().Info("chatops command", "user", req.Who.User, "channel", req.Who.Channel, "kind", string(cmd.Kind), "reply", msg.ResponseType)
+	return h.respond(ctx, req.ResponseURL, msg)
+}
+
+func (h *Handler) answer(ctx context.Context, req request) *slack.WebhookMessage {
+	switch req.Kind {
+	case command.Help:
+		return h.help(req.Slash)
+	case command.Status:
+		return h.status(req.ID)
+	case command.Alerts:
+		return h.alerts()
+	case command.SilenceAdd, command.SilenceList, command.SilenceExpire:
+		return h.silence(ctx, req)
+	case command.Approve, command.Reject:
+		if h.Approvals == nil {
+			return ephemeral(":no_entry: Approvals are not available in this deployment.")
+		}
+		return h.Approvals.decideByCommand(ctx, req)
+	}
+	return h.run(ctx, req)
+}
+
+// help lists every alias format of the packs, then the built-in commands.
+func (h *Handler) help(slash string) *slack.WebhookMessage {
+	var lines []string
+	for _, al := range h.Packs.Aliases() {
+		if !al.Enabled {
+			continue
+		}
+		for _, f := range al.Formats {
+			display := f.Display
+			if display == "" && len(f.Representations) > 0 {
+				display = f.Representations[0]
+			}
+			line := fmt.Sprintf("• `%s %s` → `%s`", slash, notify.Escape(display), al.ActionRef)
+			if al.Description != "" {
+				line += " — " + notify.Escape(al.Description)
+			}
+			lines = append(lines, line)
+		}
+	}
+	sort.Strings(lines)
+	text := "*Actions* (from the packs' aliases)\n"
+	if len(lines) == 0 {
+		text += "_no aliases are defined in the packs_"
+	} else {
+		text += strings.Join(lines, "\n")
+	}
+	text += "\n*Also*\n" + notify.Escape(strings.ReplaceAll(command.Usage, "/medic", slash))
+	return ephemeral("Medic help", section(text))
+}
+
+func (h *Handler) status(id string) *slack.WebhookMessage {
+	if h.Executions == nil {
+		return ephemeral(":no_entry: Execution status is not available in this deployment.")
+	}
+	rec, err := h.Executions.Get(id)
+	switch {
+	case errors.Is(err, execution.ErrNotFound):
+		return ephemeral(fmt.Sprintf(":grey_question: No execution `%s`. `/medic alerts` lists recent ones.", notify.Escape(id)))
+	case err != nil:
+		return ephemeral(":warning: Reading execution failed: " + notify.Escape(err.Error()))
+	}
+	var b strings.Builder
+	execution.Render(&b, rec)
+	head := fmt.Sprintf("%s `%s` is *%s*", notify.Emoji(rec.Status), rec.ID, rec.Status)
+	return ephemeral(head, section(head), section("```"+notify.Escape(notify.Truncate(b.String(), 2800))+"```"))
+}
+
+// maxAlerts is how many recent executions `alerts` lists.
+const maxAlerts = 10
+
+func (h *Handler) alerts() *slack.WebhookMessage {
+	if h.Executions == nil {
+		return ephemeral(":no_entry: Alerts are not available in this deployment.")
+	}
+	recs, err := h.Executions.List()
+	if err != nil {
+		return ephemeral(":warning: Listing executions failed: " + notify.Escape(err.Error()))
+	}
+	if len(recs) == 0 {
+		return ephemeral(":sunny: No alerts have been handled yet.")
+	}
+	lines := []string{"*Recent alerts* (newest first)"}
+	for _, rec := range recs[:min(maxAlerts, len(recs))] {
+		alert := rec.Trigger.Type
+		for _, s := range rec.Timeline {
+			if s.Kind == "alert" {
+				alert = s.Name
+				break
+			}
+		}
+		lines = append(lines, fmt.Sprintf("%s *%s* %s → `%s` · `%s` · %s", notify.Emoji(rec.Status), notify.Escape(alert),
+			notify.Escape(rec.Rule), rec.Action, rec.ID, rec.Started.UTC().Format("Jan 2 15:04 MST")))
+	}
+	return ephemeral("Recent alerts", section(strings.Join(lines, "\n")))
+}

@@ -1,0 +1,196 @@
+// Package chatops is Medic's Slack app: the /medic slash command and the
+// interactivity endpoint (approval buttons). Requests are verified, then
+// acknowledged at once (Slack gives an app 3 seconds) and the work is done
+// asynchronously, answering through the request's response_url. The same
+// Handler serves `medic serve` (Routes) and the chatops Lambda (package
+// chatops/lambdaapp).
+package chatops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/slack-go/slack"
+
+	"github.com/medic-sre/medic/internal/chatops/access"
+	"github.com/medic-sre/medic/internal/execution"
+	"github.com/medic-sre/medic/internal/pack"
+	"github.com/medic-sre/medic/internal/slack/verify"
+)
+
+// MaxBody bounds a Slack request; real ones are a few KiB.
+const MaxBody = 64 << 10
+
+// Job kinds.
+const (
+	JobCommand     = "command"
+	JobInteraction = "interaction"
+)
+
+// Job is the work behind one acknowledged request: the verified body as
+// Slack sent it. It is JSON so that the Lambda can hand it to a second,
+// asynchronous invocation of itself.
+type Job struct {
+	Kind string `json:"medic_chatops_job"`
+	Body string `json:"body"`
+}
+
+// Dispatcher runs a job after the request was acknowledged.
+type Dispatcher interface {
+	Dispatch(ctx context.Context, job Job) error
+}
+
+// ExecutionReader is what status and alerts read; execution.Store has it.
+type ExecutionReader interface {
+	Get(id string) (*execution.Record, error)
+	List() ([]*execution.Record, error)
+}
+
+// Handler serves Slack's requests. Access, Packs and Verifier are
+// required; a nil Runner, Executions, Silences or Approvals makes the
+// commands that need it answer that they are not available here.
+type Handler struct {
+	Verifier   *verify.Verifier
+	Access     *access.Config
+	Packs      *pack.Set
+	Runner     ActionRunner
+	Executions ExecutionReader
+	Silences   Silences
+	Approvals  *Approvals
+	Groups     GroupResolver // nil: grants by group never match
+	Respond    Responder     // nil: posts to response_url over HTTP
+	Dispatch   Dispatcher    // nil: a goroutine (see Wait)
+	Log        *slog.Logger
+
+	wg sync.WaitGroup
+}
+
+// Routes returns the Slack endpoints; mount it at /slack/ in `medic serve`:
+//
+//	POST /slack/commands      the /medic slash command
+//	POST /slack/interactions  button clicks (block_actions)
+//	GET  /slack/counters      verification counters (JSON)
+func (h *Handler) Routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /slack/commands", h.accept(JobCommand))
+	mux.HandleFunc("POST /slack/interactions", h.accept(JobInteraction))
+	mux.HandleFunc("GET /slack/counters", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(h.Verifier.Counters())
+	})
+	return mux
+}
+
+// accept verifies, acknowledges and dispatches one request.
+func (h *Handler) accept(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+		if err != nil {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if err := h.Verifier.Verify(r.Header, body); err != nil {
+			h.log().Warn("slack request refused", "path", r.URL.Path, "reason", err.Error(), "counters", h.Verifier.Counters())
+			http.Error(w, "invalid Slack request signature", http.StatusUnauthorized)
+			return
+		}
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			http.Error(w, "malformed form body", http.StatusBadRequest)
+			return
+		}
+		if form.Get("ssl_check") != "" {
+			return // Slack checking the certificate: nothing to do
+		}
+		if err := h.dispatch(r.Context(), Job{Kind: kind, Body: string(body)}); err != nil {
+			h.log().Error("chatops: dispatch failed", "err", err)
+			writeJSON(w, ephemeral(":warning: Medic could not start working on that: "+err.Error()))
+			return
+		}
+		if kind == JobCommand {
+			writeJSON(w, ephemeral(fmt.Sprintf(":hourglass_flowing_sand: On it: `%s %s`", form.Get("command"), form.Get("text"))))
+			return
+		}
+		w.WriteHeader(http.StatusOK) // interactions: the answer comes later
+	}
+}
+
+func (h *Handler) dispatch(ctx context.Context, job Job) error {
+	if h.Dispatch != nil {
+		return h.Dispatch.Dispatch(ctx, job)
+	}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		if err := h.Do(context.WithoutCancel(ctx), job); err != nil {
+			h.log().Error("chatops: job failed", "kind", job.Kind, "err", err)
+		}
+	}()
+	return nil
+}
+
+// Wait blocks until jobs started in goroutines have finished.
+func (h *Handler) Wait() { h.wg.Wait() }
+
+// Do performs a job: the asynchronous half of a request. The body must
+// already have been verified.
+func (h *Handler) Do(ctx context.Context, job Job) error {
+	form, err := url.ParseQuery(job.Body)
+	if err != nil {
+		return fmt.Errorf("chatops: job body: %w", err)
+	}
+	switch job.Kind {
+	case JobCommand:
+		return h.command(ctx, form)
+	case JobInteraction:
+		return h.interaction(ctx, form.Get("payload"))
+	}
+	return fmt.Errorf("chatops: unknown job kind %q", job.Kind)
+}
+
+// who identifies the person; group memberships are looked up only when a
+// grant or an approval names groups.
+func (h *Handler) who(ctx context.Context, user, channel string, needGroups bool) access.Who {
+	w := access.Who{User: user, Channel: channel}
+	if h.Groups != nil && (needGroups || h.Access.NeedsGroups()) {
+		groups, err := h.Groups.UserGroups(ctx, user)
+		if err != nil {
+			h.log().Warn("slack: user groups lookup failed; group grants will not match", "user", user, "err", err)
+		}
+		w.Groups = groups
+	}
+	return w
+}
+
+func (h *Handler) respond(ctx context.Context, responseURL string, msg *slack.WebhookMessage) error {
+	if responseURL == "" {
+		return errors.New("chatops: request has no response_url")
+	}
+	r := h.Respond
+	if r == nil {
+		r = HTTPResponder{}
+	}
+	if err := r.Respond(ctx, responseURL, msg); err != nil {
+		return fmt.Errorf("chatops: answering through response_url: %w", err)
+	}
+	return nil
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log == nil {
+		return slog.Default()
+	}
+	return h.Log
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
