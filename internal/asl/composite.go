@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"sync"
+	"sync/atomic"
 )
 
 // parallel runs every branch on the state's effective input; the result is
@@ -48,7 +49,7 @@ func (r *run) mapState(ctx context.Context, fr *frame, raw any) (any, *Error) {
 		inputs[i] = item
 		if st.parameters != nil {
 			itemFrame := *fr
-			itemFrame.item = map[string]any{"Index": float64(i), "Value": item}
+			itemFrame.set(func(f *frame) { f.item = map[string]any{"Index": float64(i), "Value": item} })
 			if inputs[i], err = st.parameters.eval(itemFrame.env(eff)); err != nil {
 				return nil, err
 			}
@@ -134,57 +135,59 @@ func (r *run) tolerance(fr *frame, eff any, items int) (*int, *Error) {
 	return &allowed, nil
 }
 
-// fanOut runs scopes[i] on inputs[i], at most limit at a time (0 = all). With
-// tolerated == nil the first failure cancels the rest and is returned;
-// otherwise failed items yield their {"Error","Cause"} until more than
-// *tolerated have failed.
+// inlineMapConcurrency is how many iterations an inline Map runs at once
+// when MaxConcurrency is 0: Step Functions documents up to 40 for inline mode.
+const inlineMapConcurrency = 40
+
+// fanOut runs scopes[i] on inputs[i] with at most limit running at once
+// (0 = up to inlineMapConcurrency). With tolerated == nil the first failure
+// cancels the rest and is returned; otherwise failed items yield their
+// {"Error","Cause"} until more than *tolerated have failed.
 func (r *run) fanOut(ctx context.Context, scopes []*scope, inputs []any, limit int, tolerated *int) ([]any, *Error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if limit <= 0 {
+		limit = inlineMapConcurrency
+	}
 	results := make([]any, len(inputs))
 	var (
 		mu       sync.Mutex
 		firstErr *Error
 		failures int
+		next     atomic.Int64
 		wg       sync.WaitGroup
 	)
-	var sem chan struct{}
-	if limit > 0 {
-		sem = make(chan struct{}, limit)
-	}
-	for i, in := range inputs {
-		sc := scopes[i]
-		if sem != nil {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
+	record := func(i int, out any, err *Error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil:
+			results[i] = out
+		case tolerated != nil && err != errAborted:
+			failures++
+			results[i] = map[string]any{"Error": err.Name, "Cause": err.Cause}
+			if failures > *tolerated && firstErr == nil {
+				firstErr = errorf(ErrExceedToleratedFailure, "%d items failed, more than the %d tolerated; last: %s", failures, *tolerated, err)
+				cancel()
 			}
+		case firstErr == nil:
+			firstErr = err
+			cancel()
 		}
-		if ctx.Err() != nil {
-			break
-		}
+	}
+	// A fixed set of workers pulls items in order, so goroutines (and their
+	// grown stacks) are reused across items.
+	for range min(limit, len(inputs)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if sem != nil {
-				defer func() { <-sem }()
-			}
-			out, err := r.runScope(ctx, sc, in)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				results[i] = out
-			case tolerated != nil && err != errAborted:
-				failures++
-				results[i] = map[string]any{"Error": err.Name, "Cause": err.Cause}
-				if failures > *tolerated && firstErr == nil {
-					firstErr = errorf(ErrExceedToleratedFailure, "%d items failed, more than the %d tolerated; last: %s", failures, *tolerated, err)
-					cancel()
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(inputs) {
+					return
 				}
-			case firstErr == nil:
-				firstErr = err
-				cancel()
+				out, err := r.runScope(ctx, scopes[i], inputs[i])
+				record(i, out, err)
 			}
 		}()
 	}

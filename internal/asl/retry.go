@@ -24,7 +24,7 @@ func (r *run) withRetry(ctx context.Context, fr *frame, input any) (any, string,
 		if i := matchingRetrier(st.retry, err.Name); i >= 0 && attempts[i] < st.retry[i].maxAttempts {
 			delay := st.retry[i].delay(attempts[i])
 			attempts[i]++
-			fr.retryCount++
+			fr.set(func(fr *frame) { fr.retryCount++ })
 			r.emit(Event{Type: StateRetried, State: st.name, Input: input, Error: err})
 			if r.clock.Sleep(ctx, delay) != nil {
 				return nil, "", errAborted

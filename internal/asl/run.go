@@ -163,9 +163,25 @@ type frame struct {
 	retryCount int
 	token      string
 	item       map[string]any // Map.Item while evaluating ItemSelector
+	cached     map[string]any // the context object; reset when a field above changes
 }
 
+// context builds the context object ($$) once per change of the frame.
 func (fr *frame) context() map[string]any {
+	if fr.cached == nil {
+		fr.cached = fr.buildContext()
+	}
+	return fr.cached
+}
+
+// set changes the retry count, token or Map item, dropping the cached
+// context object.
+func (fr *frame) set(change func(*frame)) {
+	change(fr)
+	fr.cached = nil
+}
+
+func (fr *frame) buildContext() map[string]any {
 	c := make(map[string]any, len(fr.r.base)+3)
 	for k, v := range fr.r.base {
 		c[k] = v

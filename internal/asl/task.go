@@ -23,7 +23,9 @@ func (r *run) task(ctx context.Context, fr *frame, raw any) (any, *Error) {
 	}
 	var wait *tokenWait
 	if strings.HasSuffix(st.resource, waitForTaskTokenSuffix) {
-		fr.token, wait = r.tokens.newToken()
+		var token string
+		token, wait = r.tokens.newToken()
+		fr.set(func(fr *frame) { fr.token = token })
 		defer r.tokens.forget(fr.token)
 	}
 	if st.parameters != nil {
@@ -105,18 +107,8 @@ func (r *run) invoke(ctx context.Context, req TaskRequest, wait *tokenWait, time
 		out, err := r.opts.Tasks.Invoke(tctx, req)
 		done <- taskOutcome{out, err}
 	}()
-	timedOut, stopTimeout := expiry(ctx, r.clock, timeout)
-	defer stopTimeout()
-	var beatExpired <-chan struct{}
-	stopBeat := func() {}
-	resetBeat := func() {
-		if heartbeat > 0 {
-			stopBeat()
-			beatExpired, stopBeat = expiry(ctx, r.clock, heartbeat)
-		}
-	}
-	resetBeat()
-	defer func() { stopBeat() }()
+	limits := newTaskTimer(ctx, r.clock, timeout, heartbeat)
+	defer limits.stop()
 
 	var tokenResults <-chan tokenResult
 	var beats <-chan struct{}
@@ -141,11 +133,12 @@ func (r *run) invoke(ctx context.Context, req TaskRequest, wait *tokenWait, time
 		case res := <-tokenResults:
 			return res.output, res.err
 		case <-beats:
-			resetBeat()
-		case <-timedOut:
+			limits.heartbeat()
+		case <-limits.fired:
+			if limits.isHeartbeat {
+				return nil, errorf(ErrHeartbeatTimeout, "state %q sent no heartbeat for %s", req.StateName, heartbeat)
+			}
 			return nil, errorf(ErrTimeout, "state %q ran longer than its timeout (%s)", req.StateName, timeout)
-		case <-beatExpired:
-			return nil, errorf(ErrHeartbeatTimeout, "state %q sent no heartbeat for %s", req.StateName, heartbeat)
 		case <-ctx.Done():
 			return nil, errAborted
 		}
@@ -160,4 +153,45 @@ func taskError(err error) *Error {
 		return aerr
 	}
 	return &Error{Name: ErrTaskFailed, Cause: err.Error()}
+}
+
+// taskTimer enforces TimeoutSeconds and HeartbeatSeconds with one clock
+// timer armed for whichever deadline comes first, so the outcome does not
+// depend on goroutine scheduling (which matters with a virtual clock).
+type taskTimer struct {
+	ctx               context.Context
+	clock             Clock
+	deadline, beatDue time.Time
+	beatEvery         time.Duration
+	fired             <-chan struct{}
+	isHeartbeat       bool
+	stop              func()
+}
+
+func newTaskTimer(ctx context.Context, clock Clock, timeout, heartbeat time.Duration) *taskTimer {
+	now := clock.Now()
+	t := &taskTimer{ctx: ctx, clock: clock, deadline: now.Add(timeout), beatEvery: heartbeat, stop: func() {}}
+	if heartbeat > 0 {
+		t.beatDue = now.Add(heartbeat)
+	}
+	t.arm()
+	return t
+}
+
+// heartbeat restarts the HeartbeatSeconds countdown.
+func (t *taskTimer) heartbeat() {
+	if t.beatEvery > 0 {
+		t.beatDue = t.clock.Now().Add(t.beatEvery)
+		t.arm()
+	}
+}
+
+func (t *taskTimer) arm() {
+	t.stop()
+	due, isBeat := t.deadline, false
+	if t.beatEvery > 0 && t.beatDue.Before(due) {
+		due, isBeat = t.beatDue, true
+	}
+	t.isHeartbeat = isBeat
+	t.fired, t.stop = expiry(t.ctx, t.clock, due.Sub(t.clock.Now()))
 }
