@@ -28,6 +28,7 @@ type run struct {
 	obsMu   sync.Mutex
 	steps   atomic.Int64
 	maxStep int64
+	started time.Time
 }
 
 // Run executes the machine on input (a plain JSON value). A failed
@@ -74,6 +75,7 @@ func (m *Machine) newRun(input any, opts Options) *run {
 	if r.clock == nil {
 		r.clock = realClock{}
 	}
+	r.started = r.clock.Now()
 	if r.tokens == nil {
 		r.tokens = NewTokenHub()
 	}
@@ -92,7 +94,7 @@ func (m *Machine) newRun(input any, opts Options) *run {
 			"Id":        "arn:aws:states:local:000000000000:execution:" + machine + ":" + name,
 			"Name":      name,
 			"Input":     input,
-			"StartTime": formatTime(r.clock.Now()),
+			"StartTime": formatTime(r.started),
 			"RoleArn":   "arn:aws:iam::000000000000:role/medic-local",
 		},
 		"StateMachine": map[string]any{"Id": machineArn, "Name": machine},
@@ -139,6 +141,11 @@ func (r *run) runScope(ctx context.Context, sc *scope, input any) (any, *Error) 
 		}
 		if r.steps.Add(1) > r.maxStep {
 			return nil, errorf(ErrRuntime, "more than %d state transitions: is there an endless loop?", r.maxStep)
+		}
+		// With a real clock a context deadline enforces this too; a virtual
+		// clock only moves between states, so checking here is exact enough.
+		if r.m.timeout > 0 && r.clock.Now().Sub(r.started) > r.m.timeout {
+			return nil, errorf(ErrTimeout, "the execution ran longer than its TimeoutSeconds (%s)", r.m.timeout)
 		}
 		st := sc.states[name]
 		fr := &frame{r: r, st: st, entered: r.clock.Now()}

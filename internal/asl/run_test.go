@@ -324,3 +324,20 @@ func TestRepositoryStateMachinesParse(t *testing.T) {
 		}
 	}
 }
+
+func TestExecutionTimeoutOnVirtualClock(t *testing.T) {
+	def := `{"StartAt":"W","TimeoutSeconds":60,"States":{"W":{"Type":"Wait","Seconds":45,"Next":"X"},"X":{"Type":"Wait","Seconds":45,"Next":"Y"},"Y":{"Type":"Succeed"}}}`
+	_, err := runJSON(t, def, `{}`, nil)
+	wantError(t, err, ErrTimeout)
+}
+
+func TestExecutionTimeoutOnRealClock(t *testing.T) {
+	def := `{"StartAt":"T","TimeoutSeconds":1,"States":{"T":{"Type":"Task","Resource":"arn:x","End":true}}}`
+	hang := TaskHandlerFunc(func(ctx context.Context, _ TaskRequest) (any, error) { <-ctx.Done(); return nil, ctx.Err() })
+	start := time.Now()
+	_, err := mustParse(t, def).Run(context.Background(), map[string]any{}, Options{Tasks: hang})
+	wantError(t, err, ErrTimeout)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("took %s", d)
+	}
+}
