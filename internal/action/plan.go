@@ -14,7 +14,8 @@ import (
 
 // Runner types Medic understands: "remediation" is Medic's diagnose →
 // remediate → verify runner; "workflow" starts the state machine named by the
-// action's entry_point with the parameters as input.
+// action's entry_point with the parameters as input. The st2 shell runners
+// are in command.go, http-request in http.go.
 const (
 	RunnerRemediation = "remediation"
 	RunnerWorkflow    = "workflow"
@@ -27,6 +28,9 @@ const MachineRemediation = "diagnose-remediate-verify"
 // Settings are deployment-wide defaults a plan fills in.
 type Settings struct {
 	PollSeconds int // how long workflows wait between SSM polls
+	// Where SSM keeps full command output (GetCommandInvocation truncates
+	// at 24,000 characters); empty means not configured.
+	OutputS3Bucket, OutputS3Prefix, CloudWatchLogGroup string
 }
 
 // Plan is one state machine execution.
@@ -53,6 +57,10 @@ func Build(a *pack.Action, params map[string]any, s Settings) (Plan, error) {
 			return Plan{}, fmt.Errorf("action %s: runner workflow needs entry_point naming a state machine", a.Ref)
 		}
 		return Plan{StateMachine: a.EntryPoint, Input: params}, nil
+	case RunnerLocalShellCmd, RunnerRemoteShellCmd, RunnerRemoteShellScript:
+		return commandPlan(a, params, s)
+	case RunnerHTTP:
+		return httpPlan(a, params, s)
 	}
 	return Plan{}, fmt.Errorf("action %s: runner_type %q is not supported", a.Ref, a.RunnerType)
 }
