@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/medic-sre/medic/internal/timer"
 	"github.com/medic-sre/medic/internal/trigger"
 )
 
@@ -92,15 +93,18 @@ func Parse(body []byte, in Request) ([]trigger.Trigger, error) {
 	return kind.parse(body)
 }
 
-// envelope holds just the keys that tell the shapes apart.
-type envelope struct {
-	Records    json.RawMessage `json:"Records"`
-	Type       *string         `json:"Type"`
-	DetailType *string         `json:"detail-type"`
-	Source     *string         `json:"source"`
-	AlarmData  json.RawMessage `json:"alarmData"`
-	Version    *string         `json:"version"`
-	Alerts     json.RawMessage `json:"alerts"`
+// envelope holds the top-level keys that tell the shapes apart. It is a
+// map, not a struct, because encoding/json matches struct fields without
+// regard to case and a timer tick's "type" must not pass for SNS's "Type".
+type envelope map[string]json.RawMessage
+
+func (e envelope) has(key string) bool { _, ok := e[key]; return ok }
+
+// str is the key's value when it is a JSON string, else "".
+func (e envelope) str(key string) string {
+	var s string
+	_ = json.Unmarshal(e[key], &s)
+	return s
 }
 
 type shape struct {
@@ -113,20 +117,22 @@ type shape struct {
 // least so that, say, an SNS HTTP delivery is never read as a webhook.
 func (e envelope) kind() (shape, error) {
 	switch {
-	case e.Records != nil:
+	case e.has("Records"):
 		return shape{"an SNS Lambda event", HintCloudWatch, parseSNSRecords}, nil
-	case e.Type != nil:
+	case e.has("Type") && e.has("MessageId"):
 		return shape{"an SNS HTTP delivery", HintCloudWatch, parseSNSDelivery}, nil
-	case e.DetailType != nil:
+	case e.has("detail-type"):
 		return shape{"an EventBridge event", HintCloudWatch, parseEventBridge}, nil
-	case e.AlarmData != nil:
+	case e.has("alarmData"):
 		return shape{"a CloudWatch alarm action", HintCloudWatch, parseAlarmAction}, nil
-	case e.Alerts != nil:
+	case e.str("source") == timer.TickSource:
+		return shape{"a timer tick", HintTimer, parseTimerTick}, nil
+	case e.has("alerts"):
 		return shape{"an Alertmanager webhook", HintAlertmanager, parseAlertmanager}, nil
 	}
 	return shape{}, fieldErr("", "unknown event shape: expected an EventBridge event (detail-type), "+
-		"an SNS event (Records or Type), a CloudWatch alarm action (alarmData) "+
-		"or an Alertmanager webhook (alerts); post other JSON to a webhook path")
+		"an SNS event (Records or Type), a CloudWatch alarm action (alarmData), "+
+		"an Alertmanager webhook (alerts) or a timer tick (source %q); post other JSON to a webhook path", timer.TickSource)
 }
 
 // decodeErr names the field a json error is about. prefix is the JSON path
@@ -173,4 +179,21 @@ func join(prefix, field string) string {
 		return prefix
 	}
 	return prefix + "." + field
+}
+
+// parseTimerTick reads the input an EventBridge Scheduler schedule sends for
+// a rule's timer (see timer.Timer.SchedulerInput).
+func parseTimerTick(body []byte) ([]trigger.Trigger, error) {
+	t, err := timer.ParseTick(body)
+	if err != nil {
+		var te *timer.Error
+		if errors.As(err, &te) && te.Rule != "" {
+			return nil, fieldErr(te.Field, "%s (timer of rule %s)", te.Reason, te.Rule)
+		}
+		if errors.As(err, &te) {
+			return nil, fieldErr(te.Field, "%s", te.Reason)
+		}
+		return nil, fieldErr("", "%v", err)
+	}
+	return []trigger.Trigger{t}, nil
 }

@@ -259,6 +259,7 @@ func TestInvalidSamplesAreRefused(t *testing.T) {
 		"alertmanager-bad-status.json":           {"alerts[0].status", "burning"},
 		"alertmanager-labels-wrong-type.json":    {"alerts.labels", "array"},
 		"alertmanager-version-3.json":            {"version", "4"},
+		"timer-tick-bad-unit.json":               {"trigger.parameters.unit", "fortnights"},
 	}
 	files, err := os.ReadDir(filepath.Join(eventsDir, "invalid"))
 	if err != nil {
@@ -311,5 +312,21 @@ func TestRegionCode(t *testing.T) {
 	}
 	if _, ok := RegionCode("Atlantis (Central)"); ok {
 		t.Error("unknown region accepted")
+	}
+}
+
+func TestTimerTicks(t *testing.T) {
+	tr := parseOne(t, "timer/scheduler-interval-tick.json", Request{Hint: HintTimer})
+	if tr.ID != "timer:linux.disk_usage_sweep:2026-11-25T10:25:00Z" || tr.Type != trigger.TypeIntervalTimer || tr.Source != "scheduler" {
+		t.Errorf("interval tick = %+v", tr)
+	}
+	assertFields(t, "interval tick", tr.Payload, map[string]any{
+		"executed_at": "2026-11-25T10:25:00Z",
+		"rule":        "linux.disk_usage_sweep",
+		"schedule":    map[string]any{"unit": "minutes", "delta": 5.0},
+	})
+	tr = parseOne(t, "timer/scheduler-cron-tick.json", Request{})
+	if tr.Type != trigger.TypeCronTimer || tr.Payload["executed_at"] != "2026-11-26T02:30:00Z" {
+		t.Errorf("cron tick = %+v", tr)
 	}
 }
