@@ -2,6 +2,7 @@ package action
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
@@ -22,12 +23,12 @@ var testSubs = map[string]string{
 // harness runs plans in the interpreter against the local SSM stand-in, on
 // a virtual clock (settleClock), so runs are fast and deterministic.
 type harness struct {
-	t         *testing.T
-	lib       *workflow.Library
-	tasks     *localtask.Handler
-	mu        sync.Mutex
-	notified  []map[string]any
-	sent      []string
+	t        *testing.T
+	lib      *workflow.Library
+	tasks    *localtask.Handler
+	mu       sync.Mutex
+	notified []map[string]any
+	sent     []string
 }
 
 func newHarness(t *testing.T) *harness {
@@ -109,4 +110,9 @@ func invocations(t *testing.T, results any) map[string]map[string]any {
 		out[m["instance_id"].(string)] = m["invocation"].(map[string]any)
 	}
 	return out
+}
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
