@@ -90,6 +90,10 @@ type Lease struct {
 	Target    string    `json:"target"`
 	Acquired  time.Time `json:"acquired"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Limits travel with the lease so whoever releases it (another
+	// process, a Lambda reacting to the execution's end) applies the same
+	// breaker thresholds.
+	Limits Limits `json:"limits"`
 }
 
 // Guard decides with state kept in a state.Store, so every Lambda and the
@@ -181,7 +185,7 @@ func (g *Guard) takeLease(ctx context.Context, rule, target string, lim Limits, 
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, nil, err
 	}
-	l := &Lease{ID: hex.EncodeToString(b[:]), Rule: rule, Target: target, Acquired: now, ExpiresAt: now.Add(lim.LeaseTTL)}
+	l := &Lease{ID: hex.EncodeToString(b[:]), Rule: rule, Target: target, Acquired: now, ExpiresAt: now.Add(lim.LeaseTTL), Limits: lim}
 	data, _ := json.Marshal(l)
 	k := state.Key{PK: leasePK, SK: target}
 	_, err := g.State.Put(ctx, state.Item{Key: k, Value: data, ExpiresAt: l.ExpiresAt}, state.IfAbsent())
@@ -332,8 +336,8 @@ func (g *Guard) forgetRun(ctx context.Context, k state.Key, id string) error {
 
 // Release ends a run: it records the outcome (a failure may open the
 // breaker) and frees the target.
-func (g *Guard) Release(ctx context.Context, l Lease, success bool, lim Limits) error {
-	lim = lim.WithDefaults()
+func (g *Guard) Release(ctx context.Context, l Lease, success bool) error {
+	lim := l.Limits.WithDefaults()
 	now := g.now()
 	outcome := failed
 	if success {

@@ -43,13 +43,13 @@ func TestOneRunPerTargetAndLeaseTTL(t *testing.T) {
 		t.Fatalf("after lease TTL: %+v", v)
 	}
 	// The stale holder's late release must not free the new holder's lease.
-	if err := g.Release(ctx, *l, true, lim); err != nil {
+	if err := g.Release(ctx, *l, true); err != nil {
 		t.Fatal(err)
 	}
 	if _, v, _ := g.Acquire(ctx, "x", "i-1", lim); v.OK {
 		t.Fatal("stale release freed the new lease")
 	}
-	g.Release(ctx, *l2, true, lim)
+	g.Release(ctx, *l2, true)
 	if _, v, _ := g.Acquire(ctx, "x", "i-1", lim); !v.OK {
 		t.Fatalf("release did not free the target: %+v", v)
 	}
@@ -91,7 +91,7 @@ func TestRateLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		if v.OK {
-			g.Release(ctx, *l, true, lim)
+			g.Release(ctx, *l, true)
 		}
 		return v
 	}
@@ -124,7 +124,7 @@ func TestBreakerOpensOnFailuresAndHalfOpens(t *testing.T) {
 	fail := func() Verdict {
 		l, v, _ := g.Acquire(ctx, "r", "i-1", lim)
 		if v.OK {
-			if err := g.Release(ctx, *l, false, lim); err != nil {
+			if err := g.Release(ctx, *l, false); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -154,7 +154,7 @@ func TestBreakerOpensOnFailuresAndHalfOpens(t *testing.T) {
 	if !v.OK {
 		t.Fatalf("second trial refused: %+v", v)
 	}
-	g.Release(ctx, *l, true, lim)
+	g.Release(ctx, *l, true)
 	if v := fail(); !v.OK {
 		t.Fatalf("closed breaker refused: %+v", v)
 	}
@@ -172,7 +172,7 @@ func TestBreakerOpensOnRepeats(t *testing.T) {
 		if !v.OK {
 			t.Fatalf("run %d refused: %+v", i, v)
 		}
-		g.Release(ctx, *l, true, lim) // "succeeded", yet the alert keeps coming back
+		g.Release(ctx, *l, true) // "succeeded", yet the alert keeps coming back
 		clock.Advance(5 * time.Minute)
 	}
 	_, v, _ := g.Acquire(ctx, "r", "i-1", lim)

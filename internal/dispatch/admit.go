@@ -1,0 +1,279 @@
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/medic-sre/medic/internal/alert"
+	"github.com/medic-sre/medic/internal/guard"
+	"github.com/medic-sre/medic/internal/inhibit"
+	"github.com/medic-sre/medic/internal/state"
+	"github.com/medic-sre/medic/internal/trigger"
+)
+
+// Decision is the consolidator's answer for one rule.
+type Decision struct {
+	// Act: start the remediation now.
+	Act bool `json:"act"`
+	// Reason says why not (or what was granted), for the execution log and
+	// Slack: "duplicate delivery", "silenced by <id>", "inhibited by <fp>",
+	// "flapping", "grouped into <key> (waiting)", "rate limited", "target
+	// busy", "circuit open → escalate to a human".
+	Reason string `json:"reason"`
+	// Escalate: automation stops here; tell a human (Slack).
+	Escalate    bool   `json:"escalate,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	GroupKey    string `json:"group_key,omitempty"`
+	Target      string `json:"target,omitempty"`
+	// ExecutionKey replaces the trigger ID in the execution name
+	// (engine.ExecutionName(rule, ExecutionKey)): the same group action
+	// always gets the same name, whoever starts it.
+	ExecutionKey string `json:"execution_key,omitempty"`
+	// Lease, when Act, holds the target; Release it when the run ends.
+	Lease *guard.Lease `json:"lease,omitempty"`
+}
+
+// Admit decides whether the rule cfg.Rule, which matched obs's trigger,
+// acts now. When Decision.Act is true the caller starts the action and
+// must Release(Decision.Lease) when it ends (or fails to start).
+func (c *Consolidator) Admit(ctx context.Context, obs *Observation, cfg Config) (Decision, error) {
+	if err := cfg.Validate(); err != nil {
+		return Decision{}, err
+	}
+	cfg = cfg.WithDefaults()
+	t := obs.Trigger
+	if obs.Duplicate {
+		return Decision{Reason: "duplicate delivery of " + t.ID}, nil
+	}
+	if !obs.IsAlert {
+		// Timers, webhooks: no grouping, but the guardrails still hold.
+		return c.guarded(ctx, cfg, Decision{Target: payloadTarget(cfg, t.Payload), ExecutionKey: t.ID})
+	}
+	a := obs.Alert
+	d := Decision{Fingerprint: a.Fingerprint}
+	switch a.Status {
+	case alert.Resolved:
+		d.Reason = "resolved: no action (its groups close when nothing in them fires)"
+		return d, nil
+	case alert.Unknown:
+		d.Reason = "insufficient data: no action"
+		return d, nil
+	}
+	if muted, err := c.muted(ctx, a); err != nil || muted != "" {
+		d.Reason = muted
+		return d, err
+	}
+	if obs.Flapping {
+		d.Reason = fmt.Sprintf("flapping (%.0f%% state changes): held until it settles", obs.FlapPercent)
+		return d, nil
+	}
+	now := c.now()
+	j, err := c.join(ctx, cfg, obs, now)
+	if err != nil {
+		return d, err
+	}
+	g := j.group
+	d.GroupKey = g.Key()
+	if !j.actNow {
+		switch {
+		case !j.isNew:
+			d.Reason = fmt.Sprintf("grouped into %s (already firing there)", d.GroupKey)
+		default:
+			d.Reason = fmt.Sprintf("grouped into %s (waiting until %s)", d.GroupKey, g.NextFlush.UTC().Format(time.RFC3339))
+		}
+		return d, nil
+	}
+	d.Target = targetOf(cfg, a.Labels, g.ID)
+	d.ExecutionKey = fmt.Sprintf("%s#%d", g.ID, g.Seq)
+	d, err = c.guarded(ctx, cfg, d)
+	if err == nil && !d.Act && strings.HasPrefix(d.Reason, "target busy") {
+		err = c.unclaim(ctx, g.ID, g.Seq, j.prev)
+	}
+	return d, err
+}
+
+// muted returns why a silence or an inhibition mutes the alert, or "".
+func (c *Consolidator) muted(ctx context.Context, a alert.Alert) (string, error) {
+	s, err := c.silences().Match(ctx, a.Labels)
+	if err != nil || s != nil {
+		if s != nil {
+			return fmt.Sprintf("silenced by %s (%s: %s)", s.ID, s.CreatedBy, s.Comment), nil
+		}
+		return "", err
+	}
+	if !c.mayBeInhibited(a) {
+		return "", nil
+	}
+	recs, err := c.Alerts(ctx)
+	if err != nil {
+		return "", err
+	}
+	firing := make([]alert.Alert, 0, len(recs))
+	for _, r := range recs {
+		firing = append(firing, r.alert())
+	}
+	if in := inhibit.Check(c.Inhibit, a, firing); in != nil {
+		return fmt.Sprintf("inhibited by %s (%s, rule %s)", in.Fingerprint, in.Name, in.Rule), nil
+	}
+	return "", nil
+}
+
+// mayBeInhibited avoids listing all alerts when no rule targets this one.
+func (c *Consolidator) mayBeInhibited(a alert.Alert) bool {
+	for _, r := range c.Inhibit {
+		if r.Target.Matches(a.Labels) {
+			return true
+		}
+	}
+	return false
+}
+
+// guarded asks the guard and completes the decision.
+func (c *Consolidator) guarded(ctx context.Context, cfg Config, d Decision) (Decision, error) {
+	lease, v, err := c.guard().Acquire(ctx, cfg.Rule, d.Target, cfg.Guard)
+	if err != nil {
+		return d, err
+	}
+	d.Act, d.Escalate, d.Lease = v.OK, v.Escalate, lease
+	d.Reason = v.Reason
+	if v.OK {
+		d.Reason = "act on " + d.Target
+	}
+	return d, nil
+}
+
+func targetOf(cfg Config, labels map[string]string, fallback string) string {
+	for _, k := range cfg.TargetLabels {
+		if v := labels[k]; v != "" {
+			return v
+		}
+	}
+	return fallback
+}
+
+func payloadTarget(cfg Config, payload map[string]any) string {
+	for _, k := range cfg.TargetLabels {
+		if v, ok := payload[k].(string); ok && v != "" {
+			return v
+		}
+	}
+	return "rule:" + cfg.Rule
+}
+
+// Acquire asks the guard directly, for runs that do not come from an
+// alert (a ChatOps command, a retry). release must be called when the run
+// ends.
+func (c *Consolidator) Acquire(ctx context.Context, cfg Config, target string) (release func(success bool) error, d Decision, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, Decision{}, err
+	}
+	cfg = cfg.WithDefaults()
+	d, err = c.guarded(ctx, cfg, Decision{Target: target})
+	if err != nil || !d.Act {
+		return nil, d, err
+	}
+	lease := *d.Lease
+	return func(success bool) error { return c.Release(ctx, lease, success) }, d, nil
+}
+
+// Release ends a run granted by Admit, Due or Acquire: it frees the target
+// and feeds the circuit breaker.
+func (c *Consolidator) Release(ctx context.Context, lease guard.Lease, success bool) error {
+	return c.guard().Release(ctx, lease, success)
+}
+
+// Flush is one group action that Due started.
+type Flush struct {
+	Decision
+	Rule string `json:"rule"`
+	// Trigger is the representative alert's delivery: evaluate the rule's
+	// parameters on it.
+	Trigger trigger.Trigger `json:"trigger"`
+	// Alerts are all the group's firing alerts.
+	Alerts []alert.Alert `json:"alerts"`
+}
+
+// Due runs the groups' timers: every group whose next flush has come acts
+// if it changed since it last acted (or on its first flush), or again
+// after repeat_interval; otherwise it waits another group_interval.
+// Several callers may run Due at once (two Lambdas, a retry): each group
+// action is claimed by one conditional write, so it is returned once.
+// Call it every few seconds locally, every minute in AWS.
+func (c *Consolidator) Due(ctx context.Context) ([]Flush, error) {
+	now := c.now()
+	groups, err := c.Groups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Flush
+	for _, g := range groups {
+		if now.Before(g.NextFlush) {
+			continue
+		}
+		f, ok, err := c.flush(ctx, g.ID, now)
+		if err != nil {
+			return out, err
+		}
+		if ok {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+func (c *Consolidator) flush(ctx context.Context, id string, now time.Time) (Flush, bool, error) {
+	var (
+		g    *Group
+		prev map[string]bool
+		act  bool
+	)
+	_, err := state.Update(ctx, c.State, groupKey(id), func(it *state.Item, ok bool) (bool, error) {
+		act = false
+		if !ok {
+			return false, nil
+		}
+		var err error
+		if g, err = decodeGroup(it); err != nil {
+			return false, err
+		}
+		if now.Before(g.NextFlush) {
+			return false, nil // another caller took this flush
+		}
+		firing := g.firing()
+		if len(firing) == 0 {
+			it.ExpiresAt = now
+			return true, nil
+		}
+		changed := false
+		for _, fp := range firing {
+			changed = changed || !g.Notified[fp]
+		}
+		repeat := !g.LastFlush.IsZero() && !now.Before(g.LastFlush.Add(g.Config.RepeatInterval))
+		if act = changed || repeat; act {
+			prev = g.claim(now)
+		} else {
+			g.NextFlush = now.Add(g.Config.GroupInterval)
+		}
+		return true, encodeGroup(it, g)
+	})
+	if err != nil || !act {
+		return Flush{}, false, err
+	}
+	fp, m := g.representative(prev)
+	f := Flush{Rule: g.Rule, Trigger: m.Trigger}
+	for _, afp := range g.firing() {
+		mm := g.Members[afp]
+		f.Alerts = append(f.Alerts, alert.Alert{Fingerprint: afp, Labels: mm.Labels, Status: mm.Status, At: mm.Since})
+	}
+	d := Decision{Fingerprint: fp, GroupKey: g.Key(), Target: targetOf(g.Config, m.Labels, g.ID),
+		ExecutionKey: fmt.Sprintf("%s#%d", g.ID, g.Seq)}
+	if f.Decision, err = c.guarded(ctx, g.Config, d); err != nil {
+		return f, true, err
+	}
+	if !f.Act && strings.HasPrefix(f.Reason, "target busy") {
+		err = c.unclaim(ctx, g.ID, g.Seq, prev)
+	}
+	return f, true, err
+}
