@@ -3,10 +3,12 @@ package kv
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -18,6 +20,20 @@ import (
 type LocalStore struct {
 	dir string
 	now func() time.Time
+
+	// cache is the last file read, reused while the file is unchanged:
+	// templates may read keys for every rule of every trigger.
+	mu     sync.Mutex
+	cached map[string]Item
+	stamp  fileStamp
+}
+
+// fileStamp identifies one version of the data file; each write is a new
+// file (atomic rename), so a new inode, whatever the clock's granularity.
+type fileStamp struct {
+	ino   uint64
+	mtime time.Time
+	size  int64
 }
 
 const (
@@ -98,22 +114,42 @@ func (s *LocalStore) expired(it Item) bool {
 	return !it.Expires.IsZero() && !s.now().Before(it.Expires)
 }
 
+// load returns the stored items. The map is shared with the cache: callers
+// that change it must copy it first (update does).
 func (s *LocalStore) load() (map[string]Item, error) {
 	path := filepath.Join(s.dir, dataFile)
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if os.IsNotExist(err) {
 		return map[string]Item{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("kv: %w", err)
 	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("kv: %w", err)
+	}
+	stamp := fileStamp{mtime: info.ModTime(), size: info.Size()}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		stamp.ino = st.Ino
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cached != nil && s.stamp == stamp {
+		return s.cached, nil
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("kv: %w", err)
+	}
 	items := map[string]Item{}
-	if len(data) == 0 {
-		return items, nil
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &items); err != nil {
+			return nil, fmt.Errorf("kv: %s is corrupt: %w", path, err)
+		}
 	}
-	if err := json.Unmarshal(data, &items); err != nil {
-		return nil, fmt.Errorf("kv: %s is corrupt: %w", path, err)
-	}
+	s.cached, s.stamp = items, stamp
 	return items, nil
 }
 
@@ -125,13 +161,14 @@ func (s *LocalStore) update(change func(map[string]Item) error) error {
 		return err
 	}
 	defer unlock()
-	items, err := s.load()
+	stored, err := s.load()
 	if err != nil {
 		return err
 	}
-	for k, it := range items {
-		if s.expired(it) {
-			delete(items, k)
+	items := make(map[string]Item, len(stored)+1)
+	for k, it := range stored {
+		if !s.expired(it) {
+			items[k] = it
 		}
 	}
 	if err := change(items); err != nil {

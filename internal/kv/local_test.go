@@ -98,3 +98,19 @@ func TestLocalStoreCorruptFile(t *testing.T) {
 		t.Error("corrupt file not reported")
 	}
 }
+
+// A store sees writes made through another handle on the same directory
+// (the CLI writing while `medic serve` reads), despite its read cache.
+func TestLocalStoreSeesOtherWriters(t *testing.T) {
+	dir := t.TempDir()
+	reader, _ := OpenLocal(dir)
+	writer, _ := OpenLocal(dir)
+	for i, v := range []string{"one", "two", "six"} { // same size: only the inode tells them apart
+		if err := writer.Set("k", v, 0); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok, err := reader.Get("k"); !ok || err != nil || got != v {
+			t.Fatalf("write %d: reader got %q %v %v, want %q", i, got, ok, err, v)
+		}
+	}
+}

@@ -150,7 +150,8 @@ func parseParam(file, name string, n *yaml.Node, ps *problems) *Param {
 }
 
 // ResolveParams turns a rule's rendered parameters into the action's final
-// parameters: unknown names are refused, immutable ones may not be given,
+// parameters (callers check Enabled: StackStorm refuses to run a disabled
+// action). Then: unknown names are refused, immutable ones may not be given,
 // defaults fill the gaps, values are cast to the declared type (the string
 // "5" becomes the integer 5), then required and enum are enforced. Every
 // problem is reported, not just the first.
