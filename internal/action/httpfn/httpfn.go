@@ -7,6 +7,7 @@ package httpfn
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -101,6 +102,10 @@ func (h *Handler) Do(ctx context.Context, r Request) (*Response, error) {
 	start := time.Now()
 	resp, err := client.Do(httpReq)
 	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // url.Error repeats the full URL, query included
+		}
 		return nil, fmt.Errorf("medic-http: %s %s: %w", httpReq.Method, redact(httpReq.URL), err)
 	}
 	defer resp.Body.Close()
