@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -340,4 +341,48 @@ func TestExecutionTimeoutOnRealClock(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("took %s", d)
 	}
+}
+
+func TestMapConcurrencyLimitAndPercentage(t *testing.T) {
+	def := `{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrencyPath":"$.limit","ItemsPath":"$.items",
+	  "ToleratedFailurePercentage":50,
+	  "ItemProcessor":{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:x","End":true}}},"End":true}}}`
+	var mu sync.Mutex
+	running, peak := 0, 0
+	h := TaskHandlerFunc(func(_ context.Context, req TaskRequest) (any, error) {
+		mu.Lock()
+		running++
+		peak = max(peak, running)
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+		mu.Lock()
+		running--
+		mu.Unlock()
+		if req.Input.(float64) < 0 {
+			return nil, &Error{Name: "Negative"}
+		}
+		return req.Input, nil
+	})
+	out, err := runJSON(t, def, `{"limit":2,"items":[1,-2,3,4]}`, h)
+	wantOutput(t, out, err, `[1,{"Error":"Negative","Cause":""},3,4]`)
+	if peak > 2 {
+		t.Errorf("MaxConcurrencyPath 2 allowed %d at once", peak)
+	}
+	_, err = runJSON(t, def, `{"limit":2,"items":[-1,-2,-3,4]}`, h)
+	wantError(t, err, ErrExceedToleratedFailure)
+}
+
+func TestParallelRetryAndCatch(t *testing.T) {
+	def := `{"StartAt":"P","States":{"P":{"Type":"Parallel","Next":"Done",
+	  "Retry":[{"ErrorEquals":["Flaky"],"MaxAttempts":1}],
+	  "Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.caught","Next":"Done"}],
+	  "Branches":[{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:x","End":true}}}]},
+	  "Done":{"Type":"Succeed"}}}`
+	calls := 0
+	h := TaskHandlerFunc(func(context.Context, TaskRequest) (any, error) {
+		calls++
+		return nil, &Error{Name: "Flaky", Cause: fmt.Sprint("call ", calls)}
+	})
+	out, err := runJSON(t, def, `{"a":1}`, h)
+	wantOutput(t, out, err, `{"a":1,"caught":{"Error":"Flaky","Cause":"call 2"}}`)
 }
