@@ -265,7 +265,7 @@ func (a *Approvals) decide(ctx context.Context, c choice) (Decision, error) {
 		err = a.Tasks.Fail(ctx, c.req.Token, ErrRejected, string(cause))
 	}
 	if err != nil {
-		return Decision{}, fmt.Errorf("execution %s is no longer waiting for a decision (already decided, timed out or stopped): %v", c.req.Execution, err)
+		return Decision{}, fmt.Errorf("execution %s is no longer waiting for a decision (already decided, timed out or stopped): %s", c.req.Execution, notify.Escape(err.Error()))
 	}
 	a.Pending.Delete(c.req.Execution)
 	a.log().Info("approval decided", "execution", d.Execution, "action", d.Action, "decision", d.Decision, "by", d.By)

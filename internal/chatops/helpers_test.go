@@ -229,6 +229,7 @@ func (e *env) click(user, channel, actionID, value, ts string) *http.Response {
 		"type": "block_actions", "user": map[string]any{"id": user, "name": "name-" + user},
 		"channel": map[string]any{"id": channel}, "container": map[string]any{"channel_id": channel, "message_ts": ts},
 		"response_url": "https://hooks.slack.test/actions/" + user,
+		"action_ts":    strconv.FormatInt(time.Now().UnixNano(), 10), // as Slack does: every click differs
 		"actions":      []map[string]any{{"type": "button", "action_id": actionID, "block_id": "medic_approval", "value": value}},
 	})
 	resp := e.post("/slack/interactions", url.Values{"payload": {string(payload)}}.Encode(), time.Now().Unix(), "")

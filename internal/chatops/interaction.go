@@ -56,7 +56,7 @@ func (h *Handler) click(ctx context.Context, cb slack.InteractionCallback, act *
 		who: h.who(ctx, cb.User.ID, channel, len(t.Approvers) > 0), channel: channel, ts: ts,
 	}
 	if _, err := h.Approvals.decide(ctx, c); err != nil {
-		return refusal(":no_entry: " + notify.Escape(err.Error()))
+		return refusal(":no_entry: " + err.Error()) // our own text, with mentions
 	}
 	return nil
 }
@@ -79,7 +79,7 @@ func (a *Approvals) decideByCommand(ctx context.Context, req request) *slack.Web
 		comment: req.Comment, channel: p.Channel, ts: p.TS}
 	d, err := a.decide(ctx, c)
 	if err != nil {
-		return ephemeral(":no_entry: " + notify.Escape(err.Error()))
+		return ephemeral(":no_entry: " + err.Error()) // our own text, with mentions
 	}
 	return ephemeral(fmt.Sprintf("Recorded: %s `%s` for execution `%s`.", d.Decision, d.Action, d.Execution))
 }
