@@ -2,46 +2,84 @@ package template
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
 
 	"github.com/nikolalohinski/gonja/v2/exec"
 )
 
-// kvLookup is `st2kv.system[.prefix]`. As in StackStorm, every attribute
-// access extends the key with a dot (st2kv.system.app.token reads key
-// "app.token"), and the lookup renders as the value of its key, or "" when
-// the key is absent.
-type kvLookup struct {
-	reader interface {
-		Get(string) (string, bool, error)
+// StackStorm reads the datastore as `st2kv.system.KEY`, where dots extend the
+// key: `st2kv.system.app.token` reads "app.token". Jinja cannot know where
+// such a key ends, so Compile rewrites every `st2kv.system.a.b` inside a tag
+// into a call `_st2kv_get("a.b")`, which yields a plain string: comparisons,
+// `in`, filters, `default` and truthiness then behave as for any string, and
+// a missing key is "" (falsy). `st2kv.system['odd-key']` also works.
+var st2kvRef = regexp.MustCompile(`\bst2kv\.system\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)`)
+
+const kvFunc = "_st2kv_get"
+
+// rewriteKV applies the rewrite inside {{ }} and {% %} only, so text
+// outside tags renders unchanged.
+func rewriteKV(src string) string {
+	if !strings.Contains(src, "st2kv.system.") {
+		return src
 	}
-	key string
-}
-
-func (l *kvLookup) child(name string) *kvLookup {
-	key := name
-	if l.key != "" {
-		key = l.key + "." + name
+	var b strings.Builder
+	rest := src
+	for {
+		start := indexTagStart(rest)
+		if start < 0 {
+			b.WriteString(rest)
+			return b.String()
+		}
+		closer := "}}"
+		if rest[start+1] == '%' {
+			closer = "%}"
+		}
+		end := strings.Index(rest[start+2:], closer)
+		if end < 0 {
+			b.WriteString(rest)
+			return b.String()
+		}
+		end += start + 2 + len(closer)
+		b.WriteString(rest[:start])
+		b.WriteString(st2kvRef.ReplaceAllString(rest[start:end], kvFunc+`("$1")`))
+		rest = rest[end:]
 	}
-	return &kvLookup{reader: l.reader, key: key}
 }
 
-// GetAttribute implements exec.AttributeGetter.
-func (l *kvLookup) GetAttribute(name string) (*exec.Value, bool) {
-	return exec.AsValue(l.child(name)), true
+func indexTagStart(s string) int {
+	a, b := strings.Index(s, "{{"), strings.Index(s, "{%")
+	switch {
+	case a < 0:
+		return b
+	case b < 0:
+		return a
+	}
+	return min(a, b)
 }
 
-// GetItem implements exec.ItemGetter: st2kv.system['my-key'].
-func (l *kvLookup) GetItem(key any) (*exec.Value, bool) {
-	return exec.AsValue(l.child(fmt.Sprint(key))), true
+type kvReader interface {
+	Get(string) (string, bool, error)
 }
 
-func (l *kvLookup) value() (any, error) {
-	if l.reader == nil || l.key == "" {
+// kvGetter is the function behind the rewrite.
+func kvGetter(r kvReader) func(*exec.Evaluator, *exec.VarArgs) (string, error) {
+	return func(_ *exec.Evaluator, params *exec.VarArgs) (string, error) {
+		if len(params.Args) != 1 {
+			return "", fmt.Errorf("%s takes one key", kvFunc)
+		}
+		return readKey(r, params.Args[0].String())
+	}
+}
+
+func readKey(r kvReader, key string) (string, error) {
+	if r == nil || key == "" {
 		return "", nil
 	}
-	v, ok, err := l.reader.Get(l.key)
+	v, ok, err := r.Get(key)
 	if err != nil {
-		return nil, fmt.Errorf("st2kv.system.%s: %w", l.key, err)
+		return "", fmt.Errorf("st2kv.system.%s: %w", key, err)
 	}
 	if !ok {
 		return "", nil
@@ -49,11 +87,18 @@ func (l *kvLookup) value() (any, error) {
 	return v, nil
 }
 
-// String is what Jinja prints and what string filters see.
-func (l *kvLookup) String() string {
-	v, err := l.value()
+// kvScope is `st2kv.system` itself, for item access: st2kv.system['key'].
+type kvScope struct{ reader kvReader }
+
+// GetItem implements exec.ItemGetter.
+func (s *kvScope) GetItem(key any) (*exec.Value, bool) {
+	v, err := readKey(s.reader, fmt.Sprint(key))
 	if err != nil {
-		panic(err) // recovered by Render and reported as a template error
+		return exec.AsValue(err), false
 	}
-	return v.(string)
+	return exec.AsValue(v), true
 }
+
+// GetAttribute implements exec.AttributeGetter (reached only when the
+// rewrite did not apply, e.g. `st2kv.system . key`).
+func (s *kvScope) GetAttribute(name string) (*exec.Value, bool) { return s.GetItem(name) }

@@ -60,7 +60,7 @@ func Compile(src string) (t *Template, err error) {
 			t, err = nil, fmt.Errorf("invalid template: %v", r)
 		}
 	}()
-	tpl, err := exec.NewTemplate(rootName, gonja.DefaultConfig, sourceLoader(src), environment)
+	tpl, err := exec.NewTemplate(rootName, gonja.DefaultConfig, sourceLoader(rewriteKV(src)), environment)
 	if err != nil {
 		return nil, cleanError(err, src)
 	}
@@ -110,7 +110,7 @@ func (t *Template) RenderString(c Context) (string, error) {
 func (t *Template) eval(data *exec.Context) (any, error) {
 	env := *environment
 	env.Context = environment.Context.Inherit().Update(data)
-	ev := &exec.Evaluator{Config: gonja.DefaultConfig, Environment: &env, Loader: sourceLoader(t.src)}
+	ev := &exec.Evaluator{Config: gonja.DefaultConfig, Environment: &env, Loader: sourceLoader(rewriteKV(t.src))}
 	val := ev.Eval(t.expr)
 	if val.IsError() {
 		return nil, cleanError(errors.New(val.Error()), t.src)
@@ -120,9 +120,6 @@ func (t *Template) eval(data *exec.Context) (any, error) {
 
 // native converts a gonja value to plain JSON-like Go values.
 func native(v *exec.Value) (any, error) {
-	if l, ok := v.Interface().(*kvLookup); ok {
-		return l.value()
-	}
 	out := v.ToGoSimpleType(false)
 	if err, ok := out.(error); ok {
 		return nil, err
@@ -139,7 +136,8 @@ func native(v *exec.Value) (any, error) {
 func (c Context) data() *exec.Context {
 	vars := map[string]any{
 		"trigger": c.Trigger,
-		"st2kv":   map[string]any{"system": &kvLookup{reader: c.KV}},
+		"st2kv":   map[string]any{"system": &kvScope{reader: c.KV}},
+		kvFunc:    kvGetter(c.KV),
 	}
 	for k, v := range c.Vars {
 		vars[k] = v

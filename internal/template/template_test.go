@@ -48,6 +48,14 @@ func TestRenderNativeAndText(t *testing.T) {
 		{"{{ 'None' | use_none }}", nil},
 		{"{{ st2kv.system.key | decrypt_kv }}", "v1"},
 		{"{{ trigger.tags | join(',') }}", "a,b"},
+		// Datastore values are plain strings: compare, test, filter them.
+		{"{{ st2kv.system.key == 'v1' }}", true},
+		{"{{ st2kv.system.key in ['v1', 'v2'] }}", true},
+		{"{% if st2kv.system.absent %}yes{% else %}no{% endif %}", "no"},
+		{"{{ st2kv.system.absent | default('dflt', true) }}", "dflt"},
+		{"{{ st2kv.system.key | length }}", 2},
+		{"{{ st2kv.system.key is string }}", true},
+		{"text st2kv.system.key stays: {{ st2kv.system.key }}", "text st2kv.system.key stays: v1"},
 	}
 	c := testContext()
 	for _, tc := range cases {
