@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,12 +23,14 @@ func init() {
 
 const workflowUsage = `Usage: medic workflow run DEFINITION [--input FILE] [--mocks FILE] [--context FILE] [--trace]
                        [--test-case [MACHINE/]CASE] [--name EXECUTION] [--real-time]
+                       [--subst NAME=VALUE ...]
 
 Runs an ASL state machine (statemachines/*.asl.json) in Medic's interpreter.
 Task states are answered from --mocks (Medic's format or a Step Functions
 Local MockConfigFile, see docs/asl.md); a task with no mock fails with
 States.TaskFailed. Waits, retry backoff and timeouts use virtual time unless
---real-time is given.
+--real-time is given. --subst replaces ${NAME} in the definition, like the
+DefinitionSubstitutions of the deployed stack.
 
 Prints the output JSON and exits 0; on failure prints {"error":..,"cause":..}
 and exits 1; bad usage or an invalid definition/mocks file exits 2.
@@ -37,6 +40,29 @@ and exits 1; bad usage or an invalid definition/mocks file exits 2.
 type workflowRun struct {
 	input, mocks, context, testCase, name string
 	trace, realTime                       bool
+	subst                                 substitutions
+}
+
+// substitutions collects repeated --subst NAME=VALUE flags.
+type substitutions map[string]string
+
+func (s substitutions) String() string { return fmt.Sprint(map[string]string(s)) }
+
+func (s substitutions) Set(v string) error {
+	name, value, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want NAME=VALUE, got %q", v)
+	}
+	s[name] = value
+	return nil
+}
+
+// apply replaces each ${NAME} in the definition.
+func (s substitutions) apply(def []byte) []byte {
+	for name, value := range s {
+		def = bytes.ReplaceAll(def, []byte("${"+name+"}"), []byte(value))
+	}
+	return def
 }
 
 func runWorkflow(args []string, stdout, stderr io.Writer) int {
@@ -44,7 +70,7 @@ func runWorkflow(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, workflowUsage)
 		return 2
 	}
-	var o workflowRun
+	o := workflowRun{subst: substitutions{}}
 	fs := flag.NewFlagSet("workflow run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, workflowUsage) }
@@ -55,6 +81,7 @@ func runWorkflow(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.name, "name", "local-run", "execution name ($$.Execution.Name)")
 	fs.BoolVar(&o.trace, "trace", false, "print every state entered and left, with its input/output, to stderr")
 	fs.BoolVar(&o.realTime, "real-time", false, "wait for real instead of on a virtual clock")
+	fs.Var(o.subst, "subst", "NAME=VALUE: replace ${NAME} in the definition (repeatable)")
 	pos, err := parseInterleaved(fs, args[1:])
 	if err != nil {
 		return 2
@@ -99,7 +126,7 @@ func (o *workflowRun) load(defPath string) (*asl.Machine, any, asl.Options, erro
 	if err != nil {
 		return nil, nil, opts, err
 	}
-	machine, err := asl.Parse(def)
+	machine, err := asl.Parse(o.subst.apply(def))
 	if err != nil {
 		return nil, nil, opts, fmt.Errorf("%s: %w", defPath, indentErrors(err))
 	}

@@ -139,3 +139,15 @@ func TestWorkflowRunUsageAndParseErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkflowRunSubstitutions(t *testing.T) {
+	def := `{"StartAt":"N","States":{"N":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"${NotifyFunctionArn}"},"End":true}}}`
+	files := map[string]string{"d.json": def, "m.json": `{"arn:aws:states:::lambda:invoke":{"echo":true}}`}
+	code, out, errOut := workflowCLI(t, files, "run", "@d.json", "--mocks", "@m.json", "--subst", "NotifyFunctionArn=arn:aws:lambda:us-east-1:1:function:notify")
+	if code != 0 || !strings.Contains(out, `"FunctionName": "arn:aws:lambda:us-east-1:1:function:notify"`) {
+		t.Errorf("exit %d, out %s, err %s", code, out, errOut)
+	}
+	if code, _, errOut := workflowCLI(t, files, "run", "@d.json", "--subst", "novalue"); code != 2 || !strings.Contains(errOut, "want NAME=VALUE") {
+		t.Errorf("bad --subst: exit %d, %s", code, errOut)
+	}
+}
