@@ -175,14 +175,11 @@ func (a *alarm) resources() []any {
 }
 
 // parseReasonData decodes CloudWatch's reasonData, a JSON document sent as a
-// string. It is informational, so text that is not JSON gives null rather
-// than refusing the alarm.
+// string. It is informational, so text that is not a JSON object gives null
+// rather than refusing the alarm.
 func parseReasonData(raw string) any {
-	if strings.TrimSpace(raw) == "" {
-		return nil
-	}
-	var v any
-	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+	var v map[string]any
+	if json.Unmarshal([]byte(raw), &v) != nil || v == nil {
 		return nil
 	}
 	return v
