@@ -1,0 +1,133 @@
+package stack
+
+import (
+	"strconv"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Actions granted per capability. Kept as data so the tests and the docs
+// can show them.
+var (
+	TableActions = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+		"dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"}
+	StartActions          = []string{"states:StartExecution"}
+	StateMachineActions   = []string{"states:ListExecutions", "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
+	ExecutionActions      = []string{"states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"}
+	SlackParameterActions = []string{"ssm:GetParameter"}
+)
+
+// addFunction creates one Lambda from its prebuilt asset with its own role
+// and log group, then wires what its Uses ask for.
+func (m *Medic) addFunction(f FunctionSpec) {
+	id := pascal(f.Name)
+	logs := awslogs.NewLogGroup(m.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     retentionDays[m.plan.Config.LogRetentionDays],
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	// Our own role: the default one attaches the AWSLambdaBasicExecutionRole
+	// managed policy, which may write to every log group.
+	role := awsiam.NewRole(m.Stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Medic " + f.Name + " function"),
+	})
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: &[]*string{logs.LogGroupArn()},
+	}))
+	props := &awslambda.FunctionProps{
+		Description:  jsii.String(f.Description),
+		Code:         awslambda.Code_FromAsset(jsii.String(BuildDir(m.plan.AssetRoot, f.Name)), nil),
+		Handler:      jsii.String("bootstrap"),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		MemorySize:   jsii.Number(f.MemoryMB),
+		Timeout:      awscdk.Duration_Seconds(jsii.Number(f.TimeoutSecs)),
+		Tracing:      awslambda.Tracing_ACTIVE,
+		Role:         role,
+		LogGroup:     logs,
+		Environment:  m.environment(f),
+	}
+	if f.invokedBy(FromAlarms) {
+		// EventBridge and SNS invoke asynchronously: after Lambda's own
+		// retries, a failed event lands in the dead-letter queue.
+		props.OnFailure = awslambdadestinations.NewSqsDestination(m.DeadLetters)
+		props.RetryAttempts = jsii.Number(2)
+		props.MaxEventAge = awscdk.Duration_Hours(jsii.Number(6))
+	}
+	fn := awslambda.NewFunction(m.Stack, jsii.String(id), props)
+	m.Functions[f.Name] = fn
+	m.roles[f.Name] = role
+	m.grantUses(f, role)
+	if f.invokedBy(FromURL) {
+		url := fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_NONE})
+		awscdk.NewCfnOutput(m.Stack, jsii.String(id+"Url"), &awscdk.CfnOutputProps{
+			Value:       url.Url(),
+			Description: jsii.String("Slack request URL of the " + f.Name + " function (slash commands, interactivity)"),
+		})
+	}
+}
+
+// environment is the function's configuration, one group per Use.
+func (m *Medic) environment(f FunctionSpec) *map[string]*string {
+	env := map[string]*string{"MEDIC_METRICS_NAMESPACE": jsii.String(MetricsNamespace)}
+	if f.uses(UsePacks) {
+		env["MEDIC_PACKS_DIR"] = jsii.String(PacksDirInLambda)
+	}
+	if f.uses(UseWorkflows) {
+		arns := map[string]any{}
+		for _, w := range m.plan.Workflows {
+			arns[w.Name] = m.stateMachineArn(w.Name)
+		}
+		env["MEDIC_STATE_MACHINES"] = m.ToJsonString(arns, nil)
+		env["MEDIC_POLL_SECONDS"] = jsii.String(strconv.Itoa(m.plan.Config.PollSeconds))
+	}
+	if f.uses(UseTable) {
+		env["MEDIC_TABLE_NAME"] = m.Table.TableName()
+	}
+	if f.uses(UseSlack) {
+		env["MEDIC_SLACK_CHANNEL"] = jsii.String(m.plan.Config.SlackChannel)
+		env["MEDIC_SLACK_BOT_TOKEN_PARAM"] = jsii.String(m.slackParameterName("bot-token"))
+		env["MEDIC_SLACK_SIGNING_SECRET_PARAM"] = jsii.String(m.slackParameterName("signing-secret"))
+	}
+	return &env
+}
+
+func (m *Medic) grantUses(f FunctionSpec, role awsiam.Role) {
+	allow := func(actions []string, resources ...*string) {
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings(actions...), Resources: &resources,
+		}))
+	}
+	var machines, executions []*string
+	for _, w := range m.plan.Workflows {
+		machines = append(machines, m.stateMachineArn(w.Name))
+		executions = append(executions, m.executionArns(w.Name))
+	}
+	if f.uses(UseWorkflows) {
+		allow(StartActions, machines...)
+	}
+	if f.uses(UseExecutions) {
+		allow(StateMachineActions, machines...)
+		allow(ExecutionActions, executions...)
+	}
+	if f.uses(UseTable) {
+		allow(TableActions, m.Table.TableArn())
+	}
+	if f.uses(UseSlack) {
+		var params []*string
+		for _, key := range slackSecretKeys {
+			m.SlackSecrets[key].GrantRead(role, nil)
+			params = append(params, m.FormatArn(&awscdk.ArnComponents{
+				Service: jsii.String("ssm"), Resource: jsii.String("parameter"),
+				ResourceName: jsii.String(m.slackParameterName(key)[1:]), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+			}))
+		}
+		allow(SlackParameterActions, params...)
+	}
+}

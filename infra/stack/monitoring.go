@@ -1,0 +1,115 @@
+package stack
+
+import (
+	"sort"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// The metrics Medic's functions emit with the CloudWatch embedded metric
+// format, in namespace "Medic", without dimensions, unit Count.
+const (
+	AlertsReceived        = "AlertsReceived"
+	AlertsDeduplicated    = "AlertsDeduplicated"
+	RemediationsStarted   = "RemediationsStarted"
+	RemediationsSucceeded = "RemediationsSucceeded"
+	RemediationsFailed    = "RemediationsFailed"
+	Escalations           = "Escalations"
+)
+
+// period is the aggregation window of every alarm and graph.
+var period = awscdk.Duration_Minutes(jsii.Number(5))
+
+func medicMetric(name string) awscloudwatch.Metric {
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String(MetricsNamespace), MetricName: jsii.String(name),
+		Statistic: jsii.String("Sum"), Period: period, Label: jsii.String(name),
+	})
+}
+
+// addMonitoring: alarms that tell people Medic needs attention (to the ops
+// topic, optionally mailed) and one dashboard of alert and remediation flow.
+func (m *Medic) addMonitoring() {
+	if email := m.plan.Config.OpsEmail; email != "" {
+		m.OpsTopic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), nil))
+	}
+	var alarms []awscloudwatch.IAlarm
+	alarm := func(id, name, description string, metric awscloudwatch.IMetric) {
+		a := awscloudwatch.NewAlarm(m.Stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmName:          jsii.String(m.name(name)), // the prefix keeps them out of Medic's own intake
+			AlarmDescription:   jsii.String(description),
+			Metric:             metric,
+			Threshold:          jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.AddAlarmAction(awscloudwatchactions.NewSnsAction(m.OpsTopic))
+		alarms = append(alarms, a)
+	}
+	alarm("RemediationsFailedAlarm", "remediations-failed", "A remediation did not heal its target", medicMetric(RemediationsFailed))
+	alarm("EscalationsAlarm", "escalations", "Medic asked a human to step in", medicMetric(Escalations))
+	alarm("DeadLettersAlarm", "dead-letters", "Alerts or invocations Medic could not process are waiting in the dead-letter queue",
+		m.DeadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")}))
+
+	var failed, errors []awscloudwatch.IMetric
+	for _, w := range m.plan.Workflows {
+		metric := m.StateMachines[w.Name].MetricFailed(&awscloudwatch.MetricOptions{Period: period, Label: jsii.String(w.Name)})
+		alarm(pascal(w.Name)+"FailedAlarm", w.Name+"-executions-failed", "Executions of "+w.Name+" failed", metric)
+		failed = append(failed, metric)
+	}
+	for _, name := range m.functionNames() {
+		fn := m.Functions[name]
+		metric := fn.MetricErrors(&awscloudwatch.MetricOptions{Period: period, Label: jsii.String(name)})
+		alarm(pascal(name)+"ErrorsAlarm", name+"-errors", "The "+name+" function returned errors", metric)
+		alarm(pascal(name)+"ThrottlesAlarm", name+"-throttles", "The "+name+" function was throttled",
+			fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: period}))
+		errors = append(errors, metric)
+	}
+	m.addDashboard(alarms, failed, errors)
+}
+
+func (m *Medic) functionNames() []string {
+	names := make([]string, 0, len(m.Functions))
+	for n := range m.Functions {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (m *Medic) addDashboard(alarms []awscloudwatch.IAlarm, failed, errors []awscloudwatch.IMetric) {
+	graph := func(title string, metrics ...awscloudwatch.IMetric) awscloudwatch.IWidget {
+		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String(title), Left: &metrics, Width: jsii.Number(8), Height: jsii.Number(6),
+		})
+	}
+	rows := []*[]awscloudwatch.IWidget{
+		{awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{
+			Markdown: jsii.String("# Medic\nAlerts in, what was deduplicated, remediations and escalations " +
+				"(namespace `Medic`, emitted by the functions), workflow failures and function errors."),
+			Width: jsii.Number(24), Height: jsii.Number(2),
+		})},
+		{
+			graph("Alerts", medicMetric(AlertsReceived), medicMetric(AlertsDeduplicated)),
+			graph("Remediations", medicMetric(RemediationsStarted), medicMetric(RemediationsSucceeded), medicMetric(RemediationsFailed)),
+			graph("Escalations", medicMetric(Escalations)),
+		},
+		{
+			graph("Workflow executions failed", failed...),
+			graph("Function errors", errors...),
+			graph("Dead letters", m.DeadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")})),
+		},
+		{awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
+			Title: jsii.String("Medic alarms"), Alarms: &alarms, Width: jsii.Number(24),
+		})},
+	}
+	awscloudwatch.NewDashboard(m.Stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DashboardName: jsii.String(*m.StackName()),
+		Widgets:       &rows,
+	})
+}

@@ -1,0 +1,73 @@
+package stack
+
+import (
+	"regexp"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// AddNag applies cdk-nag's AwsSolutions checks to everything under scope;
+// an unsuppressed error fails `cdk synth` and the tests.
+func AddNag(scope constructs.IConstruct) {
+	awscdk.Aspects_Of(scope).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+}
+
+// Reasons for every finding Medic accepts; tests check each is used.
+const (
+	reasonDLQ = "This queue IS the dead-letter queue (EventBridge target, SNS subscription and Lambda on-failure " +
+		"destination); a DLQ behind it would hide failures. The dead-letters alarm watches its depth."
+	reasonSlackRotation = "Slack issues the bot token and signing secret and rotates them in the Slack app settings; " +
+		"there is no API a rotation Lambda could call. Rotate with put-secret-value (docs/deploy.md)."
+	reasonXRay      = "X-Ray (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level permissions."
+	reasonSFNGlobal = "Resource * only for actions without resource-level permissions: CloudWatch Logs delivery " +
+		"(logs:CreateLogDelivery and friends, as Step Functions requires), X-Ray, and SSM command reads " +
+		"(ssm:GetCommandInvocation, ssm:ListCommandInvocations)."
+	reasonExecutions = "Executions get their names at run time; the wildcard covers only executions of this stack's own " +
+		"state machines."
+	reasonInstances = "Target instances come from each alert at run time. SendCommand is also limited to the listed SSM " +
+		"documents and, when healableTagKey is set, to instances carrying that tag (ssm:resourceTag condition)."
+)
+
+func suppress(scope constructs.IConstruct, id, reason string, appliesTo ...any) {
+	s := &cdknag.NagPackSuppression{Id: jsii.String(id), Reason: jsii.String(reason)}
+	if len(appliesTo) > 0 {
+		s.AppliesTo = &appliesTo
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(scope, &[]*cdknag.NagPackSuppression{s}, jsii.Bool(true))
+}
+
+func regexFinding(pattern string) any {
+	return &cdknag.RegexAppliesTo{Regex: jsii.String("/" + pattern + "/")}
+}
+
+// addNagSuppressions records, with its reason, every finding Medic accepts,
+// each narrowed to the exact resource or wildcard it is about.
+func (m *Medic) addNagSuppressions() {
+	suppress(m.DeadLetters, "AwsSolutions-SQS3", reasonDLQ)
+	for _, key := range slackSecretKeys {
+		suppress(m.SlackSecrets[key], "AwsSolutions-SMG4", reasonSlackRotation)
+	}
+	executions := regexFinding(`^Resource::arn:.+:states:.+:execution:` + regexp.QuoteMeta(*m.StackName()) + `-[A-Za-z0-9_-]+:\*$`)
+	for _, f := range m.plan.Functions {
+		role := m.roles[f.Name]
+		suppress(role, "AwsSolutions-IAM5", reasonXRay, "Resource::*")
+		if f.uses(UseExecutions) {
+			suppress(role, "AwsSolutions-IAM5", reasonExecutions, executions)
+		}
+	}
+	instances := regexFinding(`^Resource::arn:.+:ec2:.+:instance/\*$`)
+	for _, w := range m.plan.Workflows {
+		role := m.StateMachines[w.Name].Role()
+		suppress(role, "AwsSolutions-IAM5", reasonSFNGlobal, "Resource::*")
+		if len(w.Access.InstanceActions) > 0 {
+			suppress(role, "AwsSolutions-IAM5", reasonInstances, instances)
+			if m.plan.Config.HealableTagKey == "" {
+				awscdk.Annotations_Of(role).AddWarningV2(jsii.String("medic:untagged-targets"), jsii.String(
+					w.Name+" may run commands on every instance in the account: set context healableTagKey/healableTagValue"))
+			}
+		}
+	}
+}

@@ -1,0 +1,46 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// AlarmStates are the alarm state changes sent to Medic: ALARM opens or
+// refreshes an alert, OK resolves it.
+var AlarmStates = []string{"ALARM", "OK"}
+
+// addAlarmSources connects every alarm-fed function to the EventBridge
+// rule and to the alarm topic. Both deliveries are asynchronous, so each
+// has retries and the dead-letter queue on its side as well as Lambda's.
+func (m *Medic) addAlarmSources() {
+	rule := awsevents.NewRule(m.Stack, jsii.String("AlarmStateChanges"), &awsevents.RuleProps{
+		Description: jsii.String("CloudWatch alarm state changes to Medic (except Medic's own alarms)"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.cloudwatch"),
+			DetailType: jsii.Strings(AlarmDetailType),
+			Detail: &map[string]any{
+				"state": map[string]any{"value": jsii.Strings(AlarmStates...)},
+				// Medic's own alarms go to people; feeding them back in
+				// could loop when Medic itself is what's failing.
+				"alarmName": awsevents.Match_AnythingButPrefix(jsii.String(*m.StackName() + "-")),
+			},
+		},
+	})
+	for _, f := range m.plan.Functions {
+		if !f.invokedBy(FromAlarms) {
+			continue
+		}
+		fn := m.Functions[f.Name]
+		rule.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
+			DeadLetterQueue: m.DeadLetters,
+			RetryAttempts:   jsii.Number(4),
+			MaxEventAge:     awscdk.Duration_Hours(jsii.Number(2)),
+		}))
+		m.AlarmTopic.AddSubscription(awssnssubscriptions.NewLambdaSubscription(fn, &awssnssubscriptions.LambdaSubscriptionProps{
+			DeadLetterQueue: m.DeadLetters,
+		}))
+	}
+}

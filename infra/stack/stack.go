@@ -1,0 +1,179 @@
+// Package stack is Medic's CDK stack: the alarm sources, the Lambdas from
+// the function table, one Step Functions state machine per file in
+// statemachines/, the alert-state table, the Slack secrets, and the alarms
+// and dashboard that watch Medic itself. Every role is derived from what
+// its code or definition uses.
+package stack
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Props configure New.
+type Props struct {
+	awscdk.StackProps
+	AssetRoot string // the repository root: build/<fn>/ and statemachines/ live under it
+	Config    Config
+}
+
+// Names fixed by the stack, documented in docs/deploy.md.
+const (
+	MetricsNamespace  = "Medic"
+	PartitionKey      = "pk"
+	SortKey           = "sk"
+	TTLAttribute      = "expires_at"
+	PacksDirInLambda  = "/var/task/packs" // Lambda unpacks the asset into /var/task
+	AlarmDetailType   = "CloudWatch Alarm State Change"
+	maxStateMachineNm = 80
+)
+
+// Medic holds the constructs other parts of the stack wire together.
+type Medic struct {
+	awscdk.Stack
+	plan          *Plan
+	Table         awsdynamodb.Table
+	DeadLetters   awssqs.Queue
+	AlarmTopic    awssns.Topic
+	OpsTopic      awssns.Topic
+	SlackSecrets  map[string]awssecretsmanager.Secret // "bot-token", "signing-secret"
+	Functions     map[string]awslambda.Function
+	StateMachines map[string]awsstepfunctions.StateMachine
+	roles         map[string]awsiam.Role // function name → its role
+}
+
+// New checks the plan, then builds the stack. Nothing is created when the
+// plan is wrong (missing binary, unknown placeholder, ungranted Task).
+func New(scope constructs.Construct, id string, props Props) (*Medic, error) {
+	plan, err := NewPlan(props.AssetRoot, props.Config)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range plan.Workflows {
+		if n := len(id) + 1 + len(w.Name); n > maxStateMachineNm {
+			return nil, fmt.Errorf("%s: state machine name %s-%s is %d characters, Step Functions allows %d", w.File, id, w.Name, n, maxStateMachineNm)
+		}
+	}
+	m := &Medic{
+		Stack:         awscdk.NewStack(scope, jsii.String(id), &props.StackProps),
+		plan:          plan,
+		SlackSecrets:  map[string]awssecretsmanager.Secret{},
+		Functions:     map[string]awslambda.Function{},
+		StateMachines: map[string]awsstepfunctions.StateMachine{},
+		roles:         map[string]awsiam.Role{},
+	}
+	m.addStorage()
+	m.addTopics()
+	for _, f := range plan.Functions {
+		m.addFunction(f)
+	}
+	for _, w := range plan.Workflows {
+		m.addStateMachine(w)
+	}
+	m.addAlarmSources()
+	m.addMonitoring()
+	m.addNagSuppressions()
+	return m, nil
+}
+
+// Plan returns what New decided to build.
+func (m *Medic) Plan() *Plan { return m.plan }
+
+func (m *Medic) name(suffix string) string { return *m.StackName() + "-" + suffix }
+
+func (m *Medic) removal() awscdk.RemovalPolicy {
+	if m.plan.Config.RetainData {
+		return awscdk.RemovalPolicy_RETAIN
+	}
+	return awscdk.RemovalPolicy_DESTROY
+}
+
+// addStorage: the alert-state table, the shared dead-letter queue and the
+// Slack secrets.
+func (m *Medic) addStorage() {
+	m.Table = awsdynamodb.NewTable(m.Stack, jsii.String("AlertState"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String(PartitionKey), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:             &awsdynamodb.Attribute{Name: jsii.String(SortKey), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String(TTLAttribute),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		RemovalPolicy: m.removal(),
+	})
+	m.DeadLetters = awssqs.NewQueue(m.Stack, jsii.String("DeadLetters"), &awssqs.QueueProps{
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+	})
+	for _, key := range slackSecretKeys {
+		m.SlackSecrets[key] = awssecretsmanager.NewSecret(m.Stack, jsii.String("Slack-"+key), &awssecretsmanager.SecretProps{
+			SecretName:           jsii.String(m.slackSecretName(key)),
+			Description:          jsii.String("Medic Slack " + key + ": replace the generated placeholder with put-secret-value"),
+			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{ExcludePunctuation: jsii.Bool(true)},
+			RemovalPolicy:        m.removal(),
+		})
+	}
+}
+
+// slackSecretKeys name the two Slack secrets, in a fixed order.
+var slackSecretKeys = []string{"bot-token", "signing-secret"}
+
+func (m *Medic) slackSecretName(key string) string { return *m.StackName() + "/slack/" + key }
+
+// slackParameterName is the Parameter Store path that reads a Secrets
+// Manager secret, so internal/slack/secrets.FromSSM serves both stores.
+func (m *Medic) slackParameterName(key string) string {
+	return "/aws/reference/secretsmanager/" + m.slackSecretName(key)
+}
+
+// addTopics: the topic alarm actions publish to (read by ingest) and the
+// one Medic's own alarms notify (read by people, never by ingest, so a
+// broken Medic cannot feed itself).
+func (m *Medic) addTopics() {
+	m.AlarmTopic = awssns.NewTopic(m.Stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("Medic alarm intake"),
+		EnforceSSL:  jsii.Bool(true),
+	})
+	m.AlarmTopic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{m.AlarmTopic.TopicArn()},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": m.Account()}},
+	}))
+	m.OpsTopic = awssns.NewTopic(m.Stack, jsii.String("OpsTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("Medic health"),
+		EnforceSSL:  jsii.Bool(true),
+	})
+	awscdk.NewCfnOutput(m.Stack, jsii.String("AlarmTopicArn"), &awscdk.CfnOutputProps{
+		Value:       m.AlarmTopic.TopicArn(),
+		Description: jsii.String("Add this topic to a CloudWatch alarm's actions to send it to Medic"),
+	})
+}
+
+// stateMachineArn is built from the fixed name rather than referenced, so
+// functions and state machines can point at each other without a cycle.
+func (m *Medic) stateMachineArn(workflow string) *string {
+	return m.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("states"), Resource: jsii.String("stateMachine"),
+		ResourceName: jsii.String(m.name(workflow)), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+}
+
+func (m *Medic) executionArns(workflow string) *string {
+	return m.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("states"), Resource: jsii.String("execution"),
+		ResourceName: jsii.String(m.name(workflow) + ":*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+}
