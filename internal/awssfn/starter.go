@@ -36,30 +36,40 @@ type Starter struct {
 // same input returns the running one. Either way the deterministic name is
 // what makes a redelivered alert harmless.
 func (s *Starter) Start(ctx context.Context, rec *execution.Record, input any) error {
-	arn, ok := s.Machines[rec.StateMachine]
+	arn, err := s.StartNamed(ctx, rec.StateMachine, rec.ID, input)
+	if err != nil {
+		return err
+	}
+	if s.Log != nil {
+		s.Log.Info("execution started", "execution", rec.ID, "arn", arn, "rule", rec.Rule, "action", rec.Action)
+	}
+	return nil
+}
+
+// StartNamed starts execution name of the named state machine and returns
+// the execution ARN (what DescribeExecution takes).
+func (s *Starter) StartNamed(ctx context.Context, machine, name string, input any) (string, error) {
+	arn, ok := s.Machines[machine]
 	if !ok {
-		return fmt.Errorf("state machine %q is not deployed (known: %v)", rec.StateMachine, keys(s.Machines))
+		return "", fmt.Errorf("state machine %q is not deployed (known: %v)", machine, keys(s.Machines))
 	}
 	body, err := json.Marshal(input)
 	if err != nil {
-		return fmt.Errorf("execution %s: input: %w", rec.ID, err)
+		return "", fmt.Errorf("execution %s: input: %w", name, err)
 	}
 	out, err := s.API.StartExecution(ctx, &sfn.StartExecutionInput{
 		StateMachineArn: aws.String(arn),
-		Name:            aws.String(rec.ID),
+		Name:            aws.String(name),
 		Input:           aws.String(string(body)),
 	})
 	var exists *types.ExecutionAlreadyExists
 	if errors.As(err, &exists) {
-		return execution.ErrExists
+		return "", execution.ErrExists
 	}
 	if err != nil {
-		return fmt.Errorf("start execution %s: %w", rec.ID, err)
+		return "", fmt.Errorf("start execution %s: %w", name, err)
 	}
-	if s.Log != nil {
-		s.Log.Info("execution started", "execution", rec.ID, "arn", aws.ToString(out.ExecutionArn), "rule", rec.Rule, "action", rec.Action)
-	}
-	return nil
+	return aws.ToString(out.ExecutionArn), nil
 }
 
 func keys(m map[string]string) []string {
