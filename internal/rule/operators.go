@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Canonical operator names, as StackStorm's operators.py has them.
@@ -332,6 +333,9 @@ func regexOp(prefix string) func(v, p any) (bool, error) {
 // matchWildcard is Python's fnmatch: * and ? match any character including
 // "/", [seq] and [!seq] are classes, and the whole value must match.
 func matchWildcard(v, p string) (bool, error) {
+	if !utf8.ValidString(p) {
+		return false, fmt.Errorf("wildcard %q is not valid UTF-8", p)
+	}
 	re, err := compileRegex("(?s)^", wildcardToRegex(p)+"$")
 	if err != nil {
 		return false, err
@@ -364,6 +368,7 @@ func wildcardToRegex(p string) string {
 			}
 			class := p[i+1 : j]
 			class = strings.ReplaceAll(class, `\`, `\\`)
+			class = strings.ReplaceAll(class, `[`, `\[`) // no POSIX [:alpha:] classes in fnmatch
 			if strings.HasPrefix(class, "!") {
 				class = "^" + class[1:]
 			} else if strings.HasPrefix(class, "^") {

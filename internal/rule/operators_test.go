@@ -81,6 +81,7 @@ func TestOperators(t *testing.T) {
 		{"trigger.dims.path", "matchwildcard", "/var/?og", true},
 		{"trigger.dims.host", "matchwildcard", "web-0[0-9]", true},
 		{"trigger.dims.host", "matchwildcard", "web-0[!1]", false},
+		{"trigger.dims.host", "matchwildcard", "web-0[[:digit:]]", false}, // fnmatch has no POSIX classes
 		{"trigger.name", "regex", "sk-F", true},
 		{"trigger.name", "regex", "^sk", false},
 		{"trigger.name", "iregex", "DISK", true},
