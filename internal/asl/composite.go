@@ -106,7 +106,7 @@ func (r *run) tolerance(fr *frame, eff any, items int) (*int, *Error) {
 	for _, x := range []struct {
 		e    *expr
 		dest *float64
-	}{{st.toleratedCountPath, nil}, {st.tolPath, &pct}} {
+	}{{st.toleratedCountPath, nil}, {st.toleratedPercentPath, &pct}} {
 		if x.e == nil {
 			continue
 		}

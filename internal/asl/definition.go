@@ -94,14 +94,15 @@ type state struct {
 	branches []*scope
 
 	// Map
-	itemsPath                   *expr
-	processor                   *scope
-	maxConcurrency              int
-	maxConcurrencyPath          *expr
-	toleratedCount              int
-	toleratedPercent            float64
-	toleratedCountPath, tolPath *expr
-	hasTolerance                bool
+	itemsPath            *expr
+	processor            *scope
+	maxConcurrency       int
+	maxConcurrencyPath   *expr
+	toleratedCount       int
+	toleratedPercent     float64
+	toleratedCountPath   *expr
+	toleratedPercentPath *expr
+	hasTolerance         bool
 }
 
 // pathField is InputPath/OutputPath/ResultPath: a path, or JSON null.
@@ -150,7 +151,6 @@ func Parse(definition []byte) (*Machine, error) {
 		m.timeout = f.seconds("TimeoutSeconds")
 	}
 	m.top = p.scope("", obj)
-	f.finish()
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
 	}

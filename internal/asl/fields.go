@@ -39,9 +39,6 @@ func (p *parser) nested(state, prefix string, m map[string]any, allowed ...strin
 	return f
 }
 
-// finish exists so callers read as "open ... finish"; all checks are eager.
-func (f *fields) finish() {}
-
 func (f *fields) fail(field, format string, args ...any) {
 	f.p.fail(f.state, f.prefix+field, format, args...)
 }

@@ -70,7 +70,7 @@ func (p *parser) state(prefix, name string, def map[string]any) *state {
 	case typeWait:
 		p.wait(f, st)
 	case typeFail:
-		p.fail_(f, st)
+		p.failFields(f, st)
 	case typeParallel:
 		p.parallel(f, st)
 	case typeMap:
@@ -82,7 +82,6 @@ func (p *parser) state(prefix, name string, def map[string]any) *state {
 		st.retry = p.retriers(f)
 		st.catch = p.catchers(f)
 	}
-	f.finish()
 	return st
 }
 
@@ -154,9 +153,8 @@ func (p *parser) wait(f *fields, st *state) {
 	st.waitKind = used[0]
 	switch st.waitKind {
 	case "Seconds":
-		n, ok := f.integer("Seconds")
+		n, _ := f.integer("Seconds")
 		st.seconds = float64(n)
-		_ = ok
 	case "Timestamp":
 		ts, err := parseTimestamp(f.str("Timestamp", true))
 		if err != nil {
@@ -170,7 +168,7 @@ func (p *parser) wait(f *fields, st *state) {
 	}
 }
 
-func (p *parser) fail_(f *fields, st *state) {
+func (p *parser) failFields(f *fields, st *state) {
 	st.errName = f.str("Error", false)
 	st.cause = f.str("Cause", false)
 	if f.has("Error") && f.has("ErrorPath") {
@@ -194,8 +192,7 @@ func (p *parser) parallel(f *fields, st *state) {
 		if !ok {
 			continue
 		}
-		bf := f.sub(fmt.Sprintf("Branches[%d].", i), obj, "StartAt", "States", "Comment")
-		bf.finish()
+		f.sub(fmt.Sprintf("Branches[%d].", i), obj, "StartAt", "States", "Comment") // reports unknown fields
 		st.branches = append(st.branches, p.scope(fmt.Sprintf("%s/Branches[%d]/", st.qname, i), obj))
 	}
 }
@@ -221,14 +218,13 @@ func (p *parser) mapState(f *fields, st *state) {
 	if raw, ok := f.m[procField]; !ok {
 		f.fail("ItemProcessor", "required")
 	} else if obj, ok := f.object(procField, raw); ok {
-		pf := f.sub(procField+".", obj, "StartAt", "States", "Comment", "ProcessorConfig")
+		f.sub(procField+".", obj, "StartAt", "States", "Comment", "ProcessorConfig") // reports unknown fields
 		if cfg, ok := obj["ProcessorConfig"].(map[string]any); ok {
 			cf := f.sub(procField+".ProcessorConfig.", cfg, "Mode", "ExecutionType")
 			if mode := cf.str("Mode", false); mode != "" && mode != "INLINE" && mode != "DISTRIBUTED" {
 				cf.fail("Mode", "must be INLINE or DISTRIBUTED, got %q", mode)
 			}
 		}
-		pf.finish()
 		st.processor = p.scope(st.qname+"/", obj)
 	}
 	if n, ok := f.integer("MaxConcurrency"); ok {
@@ -245,7 +241,7 @@ func (p *parser) mapState(f *fields, st *state) {
 		st.toleratedPercent, st.hasTolerance = pct, true
 	}
 	st.toleratedCountPath = f.pathExpr("ToleratedFailureCountPath")
-	st.tolPath = f.pathExpr("ToleratedFailurePercentagePath")
+	st.toleratedPercentPath = f.pathExpr("ToleratedFailurePercentagePath")
 }
 
 func (p *parser) retriers(f *fields) []*retrier {
