@@ -330,3 +330,55 @@ func TestTimerTicks(t *testing.T) {
 		t.Errorf("cron tick = %+v", tr)
 	}
 }
+
+// The operator is the alarm's, not the state's: "was not greater than" in
+// an OK reason still names GreaterThanThreshold, as SNS would.
+func TestRecoveryAlarm(t *testing.T) {
+	tr := parseOne(t, "cloudwatch/eventbridge-alarm-ok.json", Request{})
+	assertFields(t, "ok", tr.Payload, map[string]any{
+		"state": "OK", "previous_state": "ALARM", "instance_id": "i-0abc1234def567890",
+		"comparison": "GreaterThanThreshold", "threshold": 80.0, "time": "2026-11-25T09:34:40.915Z",
+	})
+}
+
+func TestMetricMathAlarmDescribesItsInputs(t *testing.T) {
+	tr := parseOne(t, "cloudwatch/eventbridge-metric-math-alarm.json", Request{})
+	assertFields(t, "metric math", tr.Payload, map[string]any{
+		"region":      "us-west-2",
+		"metric_name": "HTTPCode_Target_5XX_Count",
+		"namespace":   "AWS/ApplicationELB",
+		"statistic":   "Sum",
+		"threshold":   5.0,
+		"dimensions":  map[string]any{"LoadBalancer": "app/api-alb/50dc6c495c0c9188"},
+		"resources":   []any{"app/api-alb/50dc6c495c0c9188"},
+	})
+	// "were greater than the threshold" (plural) still names the operator.
+	if tr.Payload["comparison"] != "GreaterThanThreshold" {
+		t.Errorf("comparison = %v", tr.Payload["comparison"])
+	}
+}
+
+func TestCompositeAlarmShapesAgree(t *testing.T) {
+	eb := parseOne(t, "cloudwatch/eventbridge-composite-alarm.json", Request{})
+	action := parseOne(t, "cloudwatch/lambda-composite-alarm-action.json", Request{})
+	if !reflect.DeepEqual(eb.Payload, action.Payload) {
+		t.Errorf("EventBridge and alarm-action composite payloads differ:\n%v\n%v", eb.Payload, action.Payload)
+	}
+	sns := parseOne(t, "cloudwatch/sns-composite-alarm-notification.json", Request{})
+	assertFields(t, "sns composite", sns.Payload, map[string]any{
+		"region":     "ap-northeast-1",
+		"composite":  true,
+		"alarm_rule": "ALARM(db-replica-lag) OR ALARM(db-connections-high)",
+		"resources":  []any{"arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:db-replica-lag"},
+		"threshold":  nil,
+		"comparison": "",
+	})
+}
+
+func TestEventBridgeAndAlarmActionPayloadsAreIdentical(t *testing.T) {
+	eb := parseOne(t, "cloudwatch/eventbridge-alarm-state-change.json", Request{})
+	action := parseOne(t, "cloudwatch/lambda-alarm-action.json", Request{})
+	if !reflect.DeepEqual(eb.Payload, action.Payload) {
+		t.Errorf("payloads differ:\n%v\n%v", eb.Payload, action.Payload)
+	}
+}
