@@ -79,7 +79,7 @@ func testOne(r *rule.Rule, t trigger.Trigger, store kv.Reader, packsDir string, 
 	ev := rule.NewIndex(nil).EvaluateRule(r, t, store)
 	fmt.Fprintln(stdout, ev.Explain())
 	if !ev.Matched {
-		if ev.Err != nil && r.TriggerType == t.Type {
+		if accepted, _ := r.Accepts(t); ev.Err != nil && accepted {
 			return ruleTestError
 		}
 		return ruleNoMatch

@@ -32,7 +32,7 @@ func TestRuleTestMatch(t *testing.T) {
 	for _, want := range []string{
 		"rule ops.restart_on_alarm: MATCHED",
 		`ok   trigger.state equals "ALARM": found "ALARM"`,
-		`FAIL trigger.tags contains "restartable": found ["prod"]`,
+		`FAIL trigger.description contains "restartable": found "prod web tier"`,
 		"action ops.restart (runner remediation) would start with:",
 		"attempts = 4",
 		`service = "nginx"`,

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/medic-sre/medic/internal/rule"
-	"github.com/medic-sre/medic/internal/trigger"
 )
 
 // Pack is one pack folder.
@@ -30,15 +29,6 @@ type Pack struct {
 type Set struct {
 	Packs   []*Pack
 	actions map[string]*Action
-}
-
-// KnownTriggerTypes are the trigger types rules may name.
-var KnownTriggerTypes = []string{
-	trigger.TypeCloudWatchAlarm,
-	trigger.TypeAlertmanager,
-	trigger.TypeWebhook,
-	trigger.TypeIntervalTimer,
-	trigger.TypeCronTimer,
 }
 
 var packFields = []string{"ref", "name", "description", "version", "author", "email", "keywords",

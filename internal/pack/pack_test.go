@@ -73,12 +73,12 @@ func TestLoadDirReportsEveryProblemWithFileLineField(t *testing.T) {
 		"rules/no_enabled.yaml:1: enabled: is required",
 		"rules/no_enabled.yaml:8: criteria.trigger.labels.severity: duplicate key; suffix it with #tag",
 		"rules/no_enabled.yaml:11: criteria.trigger.alerts.condition: unknown search condition \"sometimes\"",
+		"rules/no_enabled.yaml:11: criteria.trigger.alerts: \"alerts\" is not in the prometheus.alert payload (known: alertname, annotations,",
 		"rules/no_enabled.yaml:19: criteria.any: an any group is a list of criteria mappings",
 		"rules/syntax.yaml:1: YAML syntax:",
-		"rules/timer.yaml:5: trigger.parameters: delta: must be a positive integer",
-		"rules/timer.yaml:5: trigger.parameters: unit: must be one of weeks, days, hours, minutes, seconds",
+		"rules/timer.yaml:6: trigger.parameters.unit: is \"fortnights\", want one of weeks",
 		"rules/unknown_action.yaml:2: enabled: must be true or false, got \"yes please\"",
-		"rules/unknown_action.yaml:3: trigger.parameters: url: is required",
+		"rules/unknown_action.yaml:3: trigger.parameters.url: is required",
 		"rules/unknown_action.yaml:6: action.ref: unknown action \"broken.missing\"",
 	}
 	text := err.Error()

@@ -87,6 +87,9 @@ func parseRuleTrigger(d *doc, r *rule.Rule, ps *problems) {
 		case "type", "ref":
 			r.TriggerType = scalarString(d.file, "trigger."+f.key.Value, f.val, ps)
 		case "parameters":
+			for _, p := range mappingEntries(d.file, "trigger.parameters", f.val, ps) {
+				r.Lines["trigger.parameters."+p.key.Value] = p.key.Line
+			}
 			r.TriggerParameters = decodeMap(d.file, "trigger.parameters", f.val, ps)
 		case "description", "name", "pack":
 		default:

@@ -1,70 +1,47 @@
 package pack
 
 import (
-	"fmt"
-	"slices"
-	"strings"
+	"errors"
 
 	"github.com/medic-sre/medic/internal/rule"
+	"github.com/medic-sre/medic/internal/timer"
 	"github.com/medic-sre/medic/internal/trigger"
 )
 
-// triggerParamChecks validate `trigger.parameters` of the trigger types that
-// take parameters, with StackStorm's parameter names.
-var triggerParamChecks = map[string]func(map[string]any) []string{
-	trigger.TypeIntervalTimer: checkIntervalTimer,
-	trigger.TypeCronTimer:     checkCronTimer,
-	trigger.TypeWebhook:       checkWebhook,
+// KnownTriggerTypes are the trigger types rules may name: the trigger
+// package's registry.
+func KnownTriggerTypes() []string {
+	var names []string
+	for _, t := range trigger.Types() {
+		names = append(names, t.Name)
+	}
+	return names
 }
 
-var intervalUnits = []string{"weeks", "days", "hours", "minutes", "seconds"}
-
-func checkIntervalTimer(p map[string]any) []string {
-	var errs []string
-	for k := range p {
-		if k != "unit" && k != "delta" {
-			errs = append(errs, fmt.Sprintf("%s: unknown parameter (want unit, delta)", k))
-		}
-	}
-	if u, _ := p["unit"].(string); !slices.Contains(intervalUnits, u) {
-		errs = append(errs, fmt.Sprintf("unit: must be one of %s", strings.Join(intervalUnits, ", ")))
-	}
-	if d, err := castInteger(p["delta"]); err != nil || d.(int) <= 0 {
-		errs = append(errs, "delta: must be a positive integer")
-	}
-	return errs
-}
-
-var cronFields = []string{"timezone", "year", "month", "day", "week", "day_of_week", "hour", "minute", "second"}
-
-func checkCronTimer(p map[string]any) []string {
-	var errs []string
-	for k := range p {
-		if !slices.Contains(cronFields, k) {
-			errs = append(errs, fmt.Sprintf("%s: unknown parameter (want %s)", k, strings.Join(cronFields, ", ")))
-		}
-	}
-	if len(p) == 0 || (len(p) == 1 && p["timezone"] != nil) {
-		errs = append(errs, "needs at least one schedule field (e.g. minute: 0, hour: '*/6')")
-	}
-	return errs
-}
-
-func checkWebhook(p map[string]any) []string {
-	if u, _ := p["url"].(string); u == "" {
-		return []string{"url: is required (the webhook path, e.g. alerts)"}
-	}
-	return nil
-}
-
-func validateTriggerParams(r *rule.Rule, ps *problems) {
-	check, ok := triggerParamChecks[r.TriggerType]
+// validateTrigger checks a rule's trigger against the trigger package's
+// registry: the type exists, its parameters are valid (timers are checked by
+// the timer package, exactly as they will be scheduled), and every criteria
+// key can exist in the type's payload schema.
+func validateTrigger(r *rule.Rule, ps *problems) bool {
+	info, ok := trigger.LookupType(r.TriggerType)
 	if !ok {
-		return
+		return false
 	}
-	errs := check(r.TriggerParameters)
-	slices.Sort(errs)
-	for _, e := range errs {
-		ps.add(r.File, r.Line("trigger.parameters"), "trigger.parameters", "%s", e)
+	switch {
+	case timer.IsTimerType(r.TriggerType):
+		if _, err := timer.FromRule(r.Ref, r.TriggerType, r.TriggerParameters); err != nil {
+			field, reason := "trigger.parameters", err.Error()
+			var te *timer.Error
+			if errors.As(err, &te) {
+				field, reason = te.Field, te.Reason
+			}
+			ps.add(r.File, r.Line(field), field, "%s", reason)
+		}
+	case r.TriggerType == trigger.TypeWebhook:
+		if u, _ := r.TriggerParameters["url"].(string); u == "" {
+			ps.add(r.File, r.Line("trigger"), "trigger.parameters.url", "is required: the webhook path this rule listens on (e.g. deploy)")
+		}
 	}
+	ps.addAll(rule.CheckPayloadKeys(r, info.PayloadSchema, r.TriggerType))
+	return true
 }

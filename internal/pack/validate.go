@@ -1,7 +1,6 @@
 package pack
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/medic-sre/medic/internal/template"
@@ -10,11 +9,10 @@ import (
 // validate checks what single files cannot: references between them.
 func (s *Set) validate(ps *problems) {
 	for _, r := range s.Rules() {
-		if r.TriggerType != "" && !slices.Contains(KnownTriggerTypes, r.TriggerType) {
+		if r.TriggerType != "" && !validateTrigger(r, ps) {
 			ps.add(r.File, r.Line("trigger.type"), "trigger.type", "unknown trigger type %q (known: %s)",
-				r.TriggerType, strings.Join(KnownTriggerTypes, ", "))
+				r.TriggerType, strings.Join(KnownTriggerTypes(), ", "))
 		}
-		validateTriggerParams(r, ps)
 		if r.Action.Ref == "" {
 			continue
 		}

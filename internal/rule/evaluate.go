@@ -85,7 +85,7 @@ func (ix *Index) Evaluate(t trigger.Trigger, store kv.Reader) []Evaluation {
 	out := make([]Evaluation, 0, len(tr.standard))
 	fired := false
 	for _, r := range tr.standard {
-		if !r.Enabled {
+		if ok, _ := r.Accepts(t); !r.Enabled || !ok {
 			continue
 		}
 		ev := env.evaluate(r)
@@ -96,7 +96,7 @@ func (ix *Index) Evaluate(t trigger.Trigger, store kv.Reader) []Evaluation {
 		return out
 	}
 	for _, r := range tr.backstop {
-		if r.Enabled {
+		if ok, _ := r.Accepts(t); r.Enabled && ok {
 			out = append(out, env.evaluate(r))
 		}
 	}
@@ -115,14 +115,14 @@ func (ix *Index) env(t trigger.Trigger, store kv.Reader) *evalEnv {
 	if ix != nil && ix.Now != nil {
 		now = ix.Now
 	}
-	return &evalEnv{tctx: template.NewContext(t.Payload, store), now: now(), triggerType: t.Type}
+	return &evalEnv{tctx: template.NewContext(t.Payload, store), now: now(), trigger: t}
 }
 
 // evalEnv is everything shared by the rules evaluated for one trigger.
 type evalEnv struct {
-	tctx        template.Context
-	now         time.Time
-	triggerType string
+	tctx    template.Context
+	now     time.Time
+	trigger trigger.Trigger
 }
 
 func (env *evalEnv) evaluate(r *Rule) Evaluation {
@@ -131,8 +131,8 @@ func (env *evalEnv) evaluate(r *Rule) Evaluation {
 		ev.Err = Problems(ps)
 		return ev
 	}
-	if r.TriggerType != env.triggerType {
-		ev.Err = fmt.Errorf("rule is for trigger type %s, not %s", r.TriggerType, env.triggerType)
+	if ok, why := r.Accepts(env.trigger); !ok {
+		ev.Err = errors.New(why)
 		return ev
 	}
 	ev.Matched, ev.Criteria = env.all(r.Criteria, env.tctx.Trigger, env.tctx)

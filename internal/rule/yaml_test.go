@@ -117,3 +117,38 @@ func TestExplainShowsEveryCriterion(t *testing.T) {
 		}
 	}
 }
+
+func TestTimerAndWebhookTriggersReachOnlyTheirRules(t *testing.T) {
+	mk := func(ref, typ string, params map[string]any) *Rule {
+		return &Rule{Ref: ref, Enabled: true, TriggerType: typ, TriggerParameters: params, Action: ActionRef{Ref: "a.b"}}
+	}
+	rules := []*Rule{
+		mk("p.hourly", trigger.TypeIntervalTimer, map[string]any{"unit": "hours", "delta": 1}),
+		mk("p.daily", trigger.TypeIntervalTimer, map[string]any{"unit": "days", "delta": 1}),
+		mk("p.deploy", trigger.TypeWebhook, map[string]any{"url": "deploy"}),
+		mk("p.any_hook", trigger.TypeWebhook, nil),
+	}
+	ix := NewIndex(rules)
+	fired := func(tr trigger.Trigger) []string {
+		var refs []string
+		for _, ev := range ix.Evaluate(tr, nil) {
+			if ev.Fires() {
+				refs = append(refs, ev.Rule.Ref)
+			}
+		}
+		return refs
+	}
+	if got := fired(trigger.Trigger{Type: trigger.TypeIntervalTimer, Payload: map[string]any{"rule": "p.daily"}}); len(got) != 1 || got[0] != "p.daily" {
+		t.Errorf("timer tick fired %v, want [p.daily]", got)
+	}
+	if got := fired(trigger.Trigger{Type: trigger.TypeWebhook, Payload: map[string]any{"url": "/deploy/"}}); len(got) != 2 {
+		t.Errorf("deploy webhook fired %v, want p.deploy and p.any_hook", got)
+	}
+	if got := fired(trigger.Trigger{Type: trigger.TypeWebhook, Payload: map[string]any{"url": "alerts"}}); len(got) != 1 || got[0] != "p.any_hook" {
+		t.Errorf("alerts webhook fired %v, want [p.any_hook]", got)
+	}
+	ev := ix.EvaluateRule(rules[0], trigger.Trigger{Type: trigger.TypeIntervalTimer, Payload: map[string]any{"rule": "p.daily"}}, nil)
+	if ev.Matched || ev.Err == nil || !contains2(ev.Err.Error(), `belongs to rule "p.daily"`) {
+		t.Errorf("rule tester view: %+v", ev)
+	}
+}
