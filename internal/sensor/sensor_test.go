@@ -249,7 +249,8 @@ func TestInvalidSamplesAreRefused(t *testing.T) {
 		"top-level-array.json":                   {"", "body is a JSON array"},
 		"unknown-shape.json":                     {"", "unknown event shape"},
 		"sns-not-an-alarm.json":                  {"Records[0].Sns.Message", "not a JSON object"},
-		"sns-json-not-an-alarm.json":             {"Records[0].Sns.Message", "not a CloudWatch alarm notification"},
+		"sns-json-not-an-alarm.json":             {"Records[0].Sns.Message.source", "aws.ec2"},
+		"sns-message-not-an-alarm.json":          {"Records[0].Sns.Message", "not a CloudWatch alarm notification"},
 		"sns-subscription-confirmation.json":     {"Type", "SubscriptionConfirmation"},
 		"eventbridge-missing-state.json":         {"detail.state", "missing"},
 		"eventbridge-state-wrong-type.json":      {"detail.state.value", "number"},
@@ -380,5 +381,21 @@ func TestEventBridgeAndAlarmActionPayloadsAreIdentical(t *testing.T) {
 	action := parseOne(t, "cloudwatch/lambda-alarm-action.json", Request{})
 	if !reflect.DeepEqual(eb.Payload, action.Payload) {
 		t.Errorf("payloads differ:\n%v\n%v", eb.Payload, action.Payload)
+	}
+}
+
+// An EventBridge rule can target an SNS topic; the event then arrives as the
+// Message and keeps its EventBridge id, deduping with the direct delivery.
+func TestEventBridgeEventThroughSNS(t *testing.T) {
+	direct := parseOne(t, "cloudwatch/eventbridge-alarm-state-change.json", Request{})
+	wrapped := parseOne(t, "cloudwatch/sns-eventbridge-alarm-state-change.json", Request{})
+	if wrapped.ID != direct.ID || wrapped.Source != "sns" || !reflect.DeepEqual(wrapped.Payload, direct.Payload) {
+		t.Errorf("wrapped %+v\ndirect %+v", wrapped, direct)
+	}
+	bad := `{"Type":"Notification","MessageId":"m","Message":"{\"detail-type\":\"CloudWatch Alarm State Change\",\"source\":\"aws.cloudwatch\",\"id\":\"x\",\"detail\":{\"alarmName\":\"a\"}}"}`
+	_, err := Parse([]byte(bad), Request{})
+	var se *Error
+	if !errors.As(err, &se) || se.Field != "Message.detail.state" {
+		t.Errorf("wrapped event without a state: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -118,11 +119,37 @@ func snsToTrigger(at string, n *snsNotification) (trigger.Trigger, error) {
 	case n.MessageID == "":
 		return trigger.Trigger{}, fieldErr(join(at, "MessageId"), "is missing: needed to recognise redeliveries")
 	}
+	if isEventBridgeJSON(n.Message) {
+		return snsWrappedEventBridge(join(at, "Message"), n.Message)
+	}
 	a, err := snsAlarm(join(at, "Message"), n.Message)
 	if err != nil {
 		return trigger.Trigger{}, err
 	}
 	return a.toTrigger("sns:"+n.MessageID, "sns"), nil
+}
+
+// isEventBridgeJSON spots an EventBridge event an EventBridge rule published
+// to SNS (rule → SNS topic → Lambda), which then arrives as the Message.
+func isEventBridgeJSON(message string) bool {
+	var probe envelope
+	return json.Unmarshal([]byte(message), &probe) == nil && probe.has("detail-type")
+}
+
+// snsWrappedEventBridge keeps the EventBridge id, so the event dedupes
+// with the same event delivered to the Lambda directly.
+func snsWrappedEventBridge(at, message string) (trigger.Trigger, error) {
+	triggers, err := parseEventBridge([]byte(message))
+	var se *Error
+	if errors.As(err, &se) {
+		return trigger.Trigger{}, fieldErr(join(at, se.Field), "%s", se.Reason)
+	}
+	if err != nil {
+		return trigger.Trigger{}, err
+	}
+	t := triggers[0]
+	t.Source = "sns"
+	return t, nil
 }
 
 // snsAlarm decodes the Message string; at is its JSON path.
