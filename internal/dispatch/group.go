@@ -143,6 +143,12 @@ type joined struct {
 func (c *Consolidator) join(ctx context.Context, cfg Config, obs *Observation, now time.Time) (joined, error) {
 	id, labels := groupOf(cfg, obs.Alert.Labels)
 	fp := obs.Alert.Fingerprint
+	if !obs.Changed && obs.Alert.Status == alert.Firing && contains(obs.groups, id) {
+		// A repeat of an alert already firing in this group: a member is
+		// marked resolved only when its alert's status changes, so there
+		// is nothing to read or write.
+		return joined{group: &Group{ID: id, Rule: cfg.Rule, Labels: labels}}, nil
+	}
 	var j joined
 	_, err := state.Update(ctx, c.State, groupKey(id), func(it *state.Item, ok bool) (bool, error) {
 		j = joined{}
@@ -255,4 +261,13 @@ func (c *Consolidator) Groups(ctx context.Context) ([]*Group, error) {
 		out = append(out, g)
 	}
 	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

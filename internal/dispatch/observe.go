@@ -67,6 +67,8 @@ type Observation struct {
 	Changed     bool
 	Flapping    bool
 	FlapPercent float64
+	// groups the alert had joined before this delivery.
+	groups []string
 }
 
 // Record is the stored state of one alert (partition "alert").
@@ -128,6 +130,7 @@ func (c *Consolidator) Observe(ctx context.Context, t trigger.Trigger) (*Observa
 	if err != nil {
 		return obs, err
 	}
+	obs.groups = rec.Groups
 	if obs.Changed && a.Status == alert.Resolved {
 		for _, g := range rec.Groups {
 			if err := c.resolveMember(ctx, g, a.Fingerprint); err != nil {

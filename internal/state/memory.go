@@ -11,8 +11,9 @@ import (
 
 // Memory is a Store in a map: tests and single-process tools.
 type Memory struct {
-	mu    sync.Mutex
-	items map[Key]Item
+	mu sync.Mutex
+	// items is indexed by PK so Query reads one partition, as DynamoDB's.
+	items map[string]map[string]Item
 	now   func() time.Time
 }
 
@@ -21,11 +22,11 @@ func NewMemory(now func() time.Time) *Memory {
 	if now == nil {
 		now = time.Now
 	}
-	return &Memory{items: map[Key]Item{}, now: now}
+	return &Memory{items: map[string]map[string]Item{}, now: now}
 }
 
 func (m *Memory) live(k Key) *Item {
-	it, ok := m.items[k]
+	it, ok := m.items[k.PK][k.SK]
 	if !ok || !Live(it.ExpiresAt, m.now()) {
 		return nil
 	}
@@ -56,10 +57,7 @@ func (m *Memory) Put(_ context.Context, it Item, cond Condition) (int64, error) 
 	if !cond.Holds(cur) {
 		return 0, fmt.Errorf("put %s %s: %w", it.Key, cond, ErrConditionFailed)
 	}
-	it = cloneItem(it)
-	it.Version = m.items[it.Key].Version + 1
-	m.items[it.Key] = it
-	return it.Version, nil
+	return m.store(cloneItem(it)).Version, nil
 }
 
 // Delete implements Store.
@@ -69,7 +67,7 @@ func (m *Memory) Delete(_ context.Context, k Key) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.items, k)
+	delete(m.items[k.PK], k.SK)
 	return nil
 }
 
@@ -81,11 +79,10 @@ func (m *Memory) Query(_ context.Context, pk, skPrefix string) ([]Item, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Item
-	for k := range m.items {
-		if k.PK == pk && strings.HasPrefix(k.SK, skPrefix) {
-			if it := m.live(k); it != nil {
-				out = append(out, cloneItem(*it))
-			}
+	now := m.now()
+	for sk, it := range m.items[pk] {
+		if strings.HasPrefix(sk, skPrefix) && Live(it.ExpiresAt, now) {
+			out = append(out, cloneItem(it))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key.SK < out[j].Key.SK })
@@ -105,9 +102,20 @@ func (m *Memory) Incr(_ context.Context, k Key, delta int64, expiresAt time.Time
 	}
 	it.Counter += delta
 	it.ExpiresAt = expiresAt
-	it.Version = m.items[k].Version + 1
-	m.items[k] = it
-	return it.Counter, nil
+	return m.store(it).Counter, nil
+}
+
+// store writes it at the next version (versions survive expiry, so a
+// stale reader's IfVersion fails).
+func (m *Memory) store(it Item) Item {
+	part := m.items[it.Key.PK]
+	if part == nil {
+		part = map[string]Item{}
+		m.items[it.Key.PK] = part
+	}
+	it.Version = part[it.Key.SK].Version + 1
+	part[it.Key.SK] = it
+	return it
 }
 
 func cloneItem(it Item) Item {
