@@ -47,3 +47,30 @@ func FuzzParseTick(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIntervalTimer checks interval definitions: refused with a
+// *timer.Error, or accepted with a positive period that AWSSchedule either
+// expresses as rate() or refuses with a *timer.Error.
+func FuzzIntervalTimer(f *testing.F) {
+	f.Add("minutes", 5.0)
+	f.Add("seconds", 90.0)
+	f.Add("weeks", 1e9)
+	f.Add("days", -1.0)
+	f.Add("hours", 0.5)
+	f.Fuzz(func(t *testing.T, unit string, delta float64) {
+		tm, err := FromRule("fuzz.rule", trigger.TypeIntervalTimer, map[string]any{"unit": unit, "delta": delta})
+		var te *Error
+		if err != nil {
+			if !errors.As(err, &te) {
+				t.Fatalf("error %v is not a *timer.Error", err)
+			}
+			return
+		}
+		if tm.Interval() <= 0 {
+			t.Fatalf("unit %q delta %v: interval %v", unit, delta, tm.Interval())
+		}
+		if s, err := tm.AWSSchedule(); err != nil && !errors.As(err, &te) || err == nil && s.Expression == "" {
+			t.Fatalf("AWSSchedule: %+v, %v", s, err)
+		}
+	})
+}

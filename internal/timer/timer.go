@@ -135,6 +135,9 @@ var intervalUnits = map[string]time.Duration{
 	"minutes": time.Minute, "seconds": time.Second,
 }
 
+// maxInterval keeps delta*unit far from time.Duration's 292-year limit.
+const maxInterval = 10 * 366 * 24 * time.Hour
+
 func parseInterval(params map[string]any) (time.Duration, *paramError) {
 	unit, ok := params["unit"].(string)
 	if !ok {
@@ -148,8 +151,8 @@ func parseInterval(params map[string]any) (time.Duration, *paramError) {
 	if !ok || delta < 1 {
 		return 0, paramErr("delta", "is %s, want a whole number of %s, at least 1", describe(params["delta"]), unit)
 	}
-	if delta > 100000 {
-		return 0, paramErr("delta", "is %d %s, longer than any schedule Medic can keep", delta, unit)
+	if time.Duration(delta) > maxInterval/size {
+		return 0, paramErr("delta", "is %d %s, more than the 10 years a timer may wait", delta, unit)
 	}
 	return time.Duration(delta) * size, nil
 }

@@ -93,6 +93,7 @@ func TestInvalidDefinitions(t *testing.T) {
 		{trigger.TypeIntervalTimer, map[string]any{"unit": "minutes", "delta": 0}, "trigger.parameters.delta", "at least 1"},
 		{trigger.TypeIntervalTimer, map[string]any{"unit": "minutes", "delta": "5"}, "trigger.parameters.delta", "whole number"},
 		{trigger.TypeIntervalTimer, map[string]any{"unit": "minutes", "delta": 1.5}, "trigger.parameters.delta", "whole number"},
+		{trigger.TypeIntervalTimer, map[string]any{"unit": "weeks", "delta": 100000}, "trigger.parameters.delta", "10 years"},
 		{trigger.TypeIntervalTimer, map[string]any{"unit": "minutes", "delta": 5, "hour": 3}, "trigger.parameters.hour", "not a parameter"},
 		{trigger.TypeIntervalTimer, map[string]any{"unit": "minutes", "delta": 5, "timezone": "Mars/Olympus"}, "trigger.parameters.timezone", "IANA"},
 		{trigger.TypeCronTimer, map[string]any{}, "trigger.parameters", "at least one"},
