@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/medic-sre/medic/internal/template"
 )
 
 // CheckPayloadKeys reports criteria keys that cannot exist in payloads of
@@ -30,21 +32,88 @@ func CheckPayloadKeys(r *Rule, schema json.RawMessage, triggerType string) []Pro
 				}
 				continue
 			}
-			segs, err := parsePath(c.Path())
-			if err != nil || !strings.HasPrefix(c.Path(), "trigger") {
-				continue
-			}
-			if missing, known := schemaLacks(root, segs); missing != "" {
-				reason := fmt.Sprintf("%q is not in the %s payload", missing, triggerType)
-				if len(known) > 0 {
-					reason += " (known: " + strings.Join(known, ", ") + ")"
+			if strings.HasPrefix(c.Path(), "trigger") {
+				if reason := lacks(root, c.Path(), "", triggerType); reason != "" {
+					ps = append(ps, Problem{File: r.File, Line: c.Line, Field: f, Reason: reason})
 				}
-				ps = append(ps, Problem{File: r.File, Line: c.Line, Field: f, Reason: reason})
+			}
+			for _, path := range template.TriggerPaths(c.Pattern) {
+				if reason := lacks(root, path, "the pattern reads "+path+": ", triggerType); reason != "" {
+					ps = append(ps, Problem{File: r.File, Line: c.Line, Field: f + ".pattern", Reason: reason})
+				}
 			}
 		}
 	}
 	walk(r.Criteria, "criteria")
+	for _, name := range sortedNames(r.Action.Parameters) {
+		field := "action.parameters." + name
+		for _, path := range template.TriggerPaths(r.Action.Parameters[name]) {
+			if reason := lacks(root, path, "the template reads "+path+": ", triggerType); reason != "" {
+				ps = append(ps, Problem{File: r.File, Line: r.Line(field), Field: field, Reason: reason})
+			}
+		}
+	}
 	return ps
+}
+
+// lacks explains why path cannot exist in the schema, or returns "".
+func lacks(schema map[string]any, path, prefix, triggerType string) string {
+	segs, err := parsePath(path)
+	if err != nil {
+		return ""
+	}
+	missing, known := schemaLacks(schema, segs)
+	if missing == "" {
+		return ""
+	}
+	reason := fmt.Sprintf("%s%q is not in the %s payload", prefix, missing, triggerType)
+	if guess := closest(missing, known); guess != "" {
+		return reason + fmt.Sprintf(" (did you mean %q?)", guess)
+	}
+	if len(known) > 0 {
+		reason += " (known: " + strings.Join(known, ", ") + ")"
+	}
+	return reason
+}
+
+// closest returns the known name within two edits of name, if any.
+func closest(name string, known []string) string {
+	best, bestDist := "", 3
+	for _, k := range known {
+		if d := editDistance(name, k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+func sortedNames(m map[string]any) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // schemaLacks walks segs through the schema; it returns the first segment

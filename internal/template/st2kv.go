@@ -24,28 +24,11 @@ func rewriteKV(src string) string {
 	if !strings.Contains(src, "st2kv.system.") {
 		return src
 	}
-	var b strings.Builder
-	rest := src
-	for {
-		start := indexTagStart(rest)
-		if start < 0 {
-			b.WriteString(rest)
-			return b.String()
-		}
-		closer := "}}"
-		if rest[start+1] == '%' {
-			closer = "%}"
-		}
-		end := strings.Index(rest[start+2:], closer)
-		if end < 0 {
-			b.WriteString(rest)
-			return b.String()
-		}
-		end += start + 2 + len(closer)
-		b.WriteString(rest[:start])
-		b.WriteString(st2kvRef.ReplaceAllString(rest[start:end], kvFunc+`("$1")`))
-		rest = rest[end:]
+	out := src
+	for _, tag := range tags(src) {
+		out = strings.Replace(out, tag, st2kvRef.ReplaceAllString(tag, kvFunc+`("$1")`), 1)
 	}
+	return out
 }
 
 func indexTagStart(s string) int {
@@ -102,3 +85,60 @@ func (s *kvScope) GetItem(key any) (*exec.Value, bool) {
 // GetAttribute implements exec.AttributeGetter (reached only when the
 // rewrite did not apply, e.g. `st2kv.system . key`).
 func (s *kvScope) GetAttribute(name string) (*exec.Value, bool) { return s.GetItem(name) }
+
+var triggerRef = regexp.MustCompile(`\btrigger((?:\.[A-Za-z_][A-Za-z0-9_]*)+)`)
+
+// TriggerPaths lists the payload paths ("trigger.a.b") that the templates
+// inside v read with dotted access, for validation against the trigger's
+// payload schema. Only text inside {{ }} and {% %} counts.
+func TriggerPaths(v any) []string {
+	seen := map[string]bool{}
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			for _, tag := range tags(x) {
+				for _, m := range triggerRef.FindAllString(tag, -1) {
+					if !seen[m] {
+						seen[m] = true
+						out = append(out, m)
+					}
+				}
+			}
+		case map[string]any:
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return out
+}
+
+// tags returns the {{ }} and {% %} segments of src.
+func tags(src string) []string {
+	var out []string
+	rest := src
+	for {
+		start := indexTagStart(rest)
+		if start < 0 {
+			return out
+		}
+		closer := "}}"
+		if rest[start+1] == '%' {
+			closer = "%}"
+		}
+		end := strings.Index(rest[start+2:], closer)
+		if end < 0 {
+			return out
+		}
+		end += start + 2 + len(closer)
+		out = append(out, rest[start:end])
+		rest = rest[end:]
+	}
+}

@@ -165,3 +165,20 @@ func TestRunawayTemplatesFail(t *testing.T) {
 		}
 	}
 }
+
+func TestTriggerPaths(t *testing.T) {
+	got := TriggerPaths(map[string]any{
+		"a": "{{ trigger.instance_id or trigger.dimensions.host }}",
+		"b": []any{"text trigger.outside {% if trigger.state == 'ALARM' %}x{% endif %}", 3},
+		"c": "{{ trigger['odd'] }} {{ trigger.instance_id }}",
+	})
+	want := map[string]bool{"trigger.instance_id": true, "trigger.dimensions.host": true, "trigger.state": true}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for _, p := range got {
+		if !want[p] {
+			t.Errorf("unexpected %q in %v", p, got)
+		}
+	}
+}
