@@ -204,3 +204,16 @@ func TestTriggerAndTickAgree(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkCronNext(b *testing.B) {
+	tm, err := FromRule("bench", trigger.TypeCronTimer, map[string]any{"day": "last fri", "hour": 18, "timezone": "Europe/Paris"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := tm.Next(base); !ok {
+			b.Fatal("no next firing")
+		}
+	}
+}
