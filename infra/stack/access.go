@@ -15,20 +15,24 @@ type Access struct {
 	InvokeFunctions []string // function names (lambda:InvokeFunction)
 	Documents       []string // SSM documents for ssm:SendCommand, e.g. AWS-RunShellScript
 	InstanceActions []string // actions on EC2 instances (ssm:SendCommand, ec2:RebootInstances...), tag-conditioned
+	GroupActions    []string // actions on Auto Scaling groups (autoscaling:SetDesiredCapacity), tag-conditioned
 	GlobalActions   []string // actions with no resource-level permissions, so on "*"
 }
 
 // sdkAccess says how an aws-sdk integration is granted. An integration not
 // listed here fails synth: a reviewer must decide its least privilege.
 var sdkAccess = map[string]accessKind{
-	"ssm:SendCommand":            onDocumentsAndInstances,
-	"ssm:GetCommandInvocation":   onAnyResource, // no resource-level permissions in IAM
-	"ssm:ListCommandInvocations": onAnyResource,
-	"ssm:ListCommands":           onAnyResource,
-	"ec2:DescribeInstances":      onAnyResource,
-	"ec2:RebootInstances":        onInstances,
-	"ec2:StartInstances":         onInstances,
-	"ec2:StopInstances":          onInstances,
+	"ssm:SendCommand":                       onDocumentsAndInstances,
+	"ssm:GetCommandInvocation":              onAnyResource, // no resource-level permissions in IAM
+	"ssm:ListCommandInvocations":            onAnyResource,
+	"ssm:ListCommands":                      onAnyResource,
+	"ec2:DescribeInstances":                 onAnyResource,
+	"ec2:DescribeInstanceStatus":            onAnyResource,
+	"autoscaling:DescribeAutoScalingGroups": onAnyResource,
+	"autoscaling:SetDesiredCapacity":        onAutoScalingGroups,
+	"ec2:RebootInstances":                   onInstances,
+	"ec2:StartInstances":                    onInstances,
+	"ec2:StopInstances":                     onInstances,
 }
 
 type accessKind int
@@ -37,6 +41,7 @@ const (
 	onAnyResource accessKind = iota
 	onInstances
 	onDocumentsAndInstances
+	onAutoScalingGroups
 )
 
 var (
@@ -49,7 +54,7 @@ var (
 // are granted to a SendCommand whose DocumentName is set at run time.
 // Errors name the file, the state and the reason.
 func DeriveAccess(w workflows.Workflow, functions map[string]string, documents []string) (Access, error) {
-	set := map[string]map[string]bool{"invoke": {}, "doc": {}, "inst": {}, "any": {}}
+	set := map[string]map[string]bool{"invoke": {}, "doc": {}, "inst": {}, "group": {}, "any": {}}
 	for _, t := range w.Tasks {
 		if err := addTaskAccess(t, functions, documents, set); err != nil {
 			return Access{}, fmt.Errorf("%s: state %s: %w", w.File, t.State, err)
@@ -59,6 +64,7 @@ func DeriveAccess(w workflows.Workflow, functions map[string]string, documents [
 		InvokeFunctions: sortedKeys(set["invoke"]),
 		Documents:       sortedKeys(set["doc"]),
 		InstanceActions: sortedKeys(set["inst"]),
+		GroupActions:    sortedKeys(set["group"]),
 		GlobalActions:   sortedKeys(set["any"]),
 	}, nil
 }
@@ -105,6 +111,8 @@ func addSDKAccess(t workflows.Task, action string, documents []string, set map[s
 		set["any"][action] = true
 	case onInstances:
 		set["inst"][action] = true
+	case onAutoScalingGroups:
+		set["group"][action] = true
 	case onDocumentsAndInstances:
 		if doc, _ := t.Param("DocumentName"); doc != "" {
 			set["doc"][doc] = true

@@ -25,7 +25,7 @@ var (
 // addFunction creates one Lambda from its prebuilt asset with its own role
 // and log group, then wires what its Uses ask for.
 func (m *Medic) addFunction(f FunctionSpec) {
-	id := pascal(f.Name)
+	id := pascal(f.Name) + "Function"
 	logs := awslogs.NewLogGroup(m.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     retentionDays[m.plan.Config.LogRetentionDays],
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,

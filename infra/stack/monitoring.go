@@ -27,7 +27,7 @@ var period = awscdk.Duration_Minutes(jsii.Number(5))
 func medicMetric(name string) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 		Namespace: jsii.String(MetricsNamespace), MetricName: jsii.String(name),
-		Statistic: jsii.String("Sum"), Period: period, Label: jsii.String(name),
+		Statistic: jsii.String("Sum"), Period: period, // no Label: an alarm on a labelled metric becomes metric math
 	})
 }
 
@@ -58,13 +58,13 @@ func (m *Medic) addMonitoring() {
 
 	var failed, errors []awscloudwatch.IMetric
 	for _, w := range m.plan.Workflows {
-		metric := m.StateMachines[w.Name].MetricFailed(&awscloudwatch.MetricOptions{Period: period, Label: jsii.String(w.Name)})
+		metric := m.StateMachines[w.Name].MetricFailed(&awscloudwatch.MetricOptions{Period: period})
 		alarm(pascal(w.Name)+"FailedAlarm", w.Name+"-executions-failed", "Executions of "+w.Name+" failed", metric)
 		failed = append(failed, metric)
 	}
 	for _, name := range m.functionNames() {
 		fn := m.Functions[name]
-		metric := fn.MetricErrors(&awscloudwatch.MetricOptions{Period: period, Label: jsii.String(name)})
+		metric := fn.MetricErrors(&awscloudwatch.MetricOptions{Period: period})
 		alarm(pascal(name)+"ErrorsAlarm", name+"-errors", "The "+name+" function returned errors", metric)
 		alarm(pascal(name)+"ThrottlesAlarm", name+"-throttles", "The "+name+" function was throttled",
 			fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: period}))

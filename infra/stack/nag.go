@@ -29,6 +29,8 @@ const (
 		"state machines."
 	reasonInstances = "Target instances come from each alert at run time. SendCommand is also limited to the listed SSM " +
 		"documents and, when healableTagKey is set, to instances carrying that tag (ssm:resourceTag condition)."
+	reasonGroups = "Auto Scaling groups come from each alert at run time; when healableTagKey is set, only groups " +
+		"carrying that tag (aws:ResourceTag condition)."
 )
 
 func suppress(scope constructs.IConstruct, id, reason string, appliesTo ...any) {
@@ -59,14 +61,20 @@ func (m *Medic) addNagSuppressions() {
 		}
 	}
 	instances := regexFinding(`^Resource::arn:.+:ec2:.+:instance/\*$`)
+	groups := regexFinding(`^Resource::arn:.+:autoscaling:.+:autoScalingGroup:\*:autoScalingGroupName/\*$`)
 	for _, w := range m.plan.Workflows {
 		role := m.StateMachines[w.Name].Role()
 		suppress(role, "AwsSolutions-IAM5", reasonSFNGlobal, "Resource::*")
 		if len(w.Access.InstanceActions) > 0 {
 			suppress(role, "AwsSolutions-IAM5", reasonInstances, instances)
+		}
+		if len(w.Access.GroupActions) > 0 {
+			suppress(role, "AwsSolutions-IAM5", reasonGroups, groups)
+		}
+		if len(w.Access.InstanceActions)+len(w.Access.GroupActions) > 0 {
 			if m.plan.Config.HealableTagKey == "" {
 				awscdk.Annotations_Of(role).AddWarningV2(jsii.String("medic:untagged-targets"), jsii.String(
-					w.Name+" may run commands on every instance in the account: set context healableTagKey/healableTagValue"))
+					w.Name+" may act on every instance or group in the account: set context healableTagKey/healableTagValue"))
 			}
 		}
 	}

@@ -13,7 +13,7 @@ import (
 // addStateMachine deploys one definition as a Standard state machine,
 // inlined (so tests can read its states), with full logging and X-Ray.
 func (m *Medic) addStateMachine(w PlannedWorkflow) {
-	id := pascal(w.Name)
+	id := pascal(w.Name) + "StateMachine"
 	logs := awslogs.NewLogGroup(m.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		// The /aws/vendedlogs/ prefix keeps the log resource policy small.
 		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + m.name(w.Name)),
@@ -100,6 +100,12 @@ func (m *Medic) workflowStatements(a Access) []awsiam.PolicyStatement {
 			add(actions, []*string{m.instanceArns()}, m.tagCondition(svc))
 		}
 	}
+	if len(a.GroupActions) > 0 {
+		add(a.GroupActions, []*string{m.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("autoscaling"), Resource: jsii.String("autoScalingGroup"),
+			ResourceName: jsii.String("*:autoScalingGroupName/*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})}, m.tagCondition("autoscaling"))
+	}
 	if len(a.GlobalActions) > 0 {
 		add(a.GlobalActions, []*string{jsii.String("*")}, nil)
 	}
@@ -114,7 +120,7 @@ func (m *Medic) instanceArns() *string {
 }
 
 // tagCondition limits instance actions to healable instances. SSM spells
-// the key ssm:resourceTag, EC2 aws:ResourceTag.
+// the key ssm:resourceTag; EC2 and Auto Scaling use aws:ResourceTag.
 func (m *Medic) tagCondition(service string) map[string]any {
 	c := m.plan.Config
 	if c.HealableTagKey == "" {

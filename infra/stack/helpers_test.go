@@ -1,0 +1,238 @@
+package stack
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// One jsii runtime per test binary: closing and restarting it per test
+// prints spurious errors.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "medic-infra-test")
+	if err != nil {
+		panic(err)
+	}
+	sharedDir = dir
+	code := m.Run()
+	jsii.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// sharedDir holds what outlives one test: the full stack several tests read.
+var sharedDir string
+
+// repoRoot is where the real statemachines/ and packs/ live.
+const repoRoot = "../.."
+
+// fixture builds an asset root like `make build` leaves it: a stand-in
+// bootstrap per function (CDK only hashes it), the real packs beside it,
+// and a copy of the real statemachines/.
+func fixture(t testing.TB, functions ...string) string {
+	return fixtureAt(t, t.TempDir(), functions...)
+}
+
+func fixtureAt(t testing.TB, root string, functions ...string) string {
+	t.Helper()
+	for _, fn := range functions {
+		dir := BuildDir(root, fn)
+		writeFile(t, filepath.Join(dir, "bootstrap"), "#!/bin/sh\necho "+fn+"\n")
+		copyTree(t, filepath.Join(repoRoot, "packs"), filepath.Join(dir, "packs"))
+	}
+	copyTree(t, filepath.Join(repoRoot, "statemachines"), filepath.Join(root, "statemachines"))
+	return root
+}
+
+func writeFile(t testing.TB, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyTree(t testing.TB, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		writeFile(t, filepath.Join(to, rel), string(data))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// synthesized is one stack run through synthesis with cdk-nag applied.
+type synthed struct {
+	medic  *Medic
+	tpl    assertions.Template
+	doc    map[string]any // the template as JSON
+	outdir string
+}
+
+func synth(t testing.TB, root string, cfg Config) *synthed {
+	return synthAt(t, root, t.TempDir(), cfg)
+}
+
+func synthAt(t testing.TB, root, outdir string, cfg Config) *synthed {
+	t.Helper()
+	app := awscdk.NewApp(&awscdk.AppProps{
+		Outdir:  jsii.String(outdir),
+		Context: &map[string]any{"aws:cdk:enable-asset-metadata": true},
+	})
+	m, err := New(app, "Medic", Props{AssetRoot: root, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	AddNag(app)
+	tpl := assertions.Template_FromStack(m.Stack, nil)
+	return &synthed{medic: m, tpl: tpl, doc: *tpl.ToJSON(), outdir: outdir}
+}
+
+// check turns a failed CDK assertion (a panic) into a test error, so one
+// run reports every failure.
+func check(t *testing.T, what string, assertion func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s: %v", what, r)
+		}
+	}()
+	assertion()
+}
+
+// resources returns the template's resources of one type by logical id.
+func (s *synthed) resources(typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range s.doc["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == typ {
+			out[id] = res
+		}
+	}
+	return out
+}
+
+var cdkHash = regexp.MustCompile(`^[0-9A-F]{8}$`)
+
+// logicalID finds the one resource of typ whose id is prefix + CDK's hash.
+func (s *synthed) logicalID(t *testing.T, typ, prefix string) string {
+	t.Helper()
+	var found []string
+	for id := range s.resources(typ) {
+		if strings.HasPrefix(id, prefix) && cdkHash.MatchString(id[len(prefix):]) {
+			found = append(found, id)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("want one %s with id %s<hash>, found %v", typ, prefix, found)
+	}
+	return found[0]
+}
+
+func (s *synthed) props(id string) map[string]any {
+	return s.doc["Resources"].(map[string]any)[id].(map[string]any)["Properties"].(map[string]any)
+}
+
+// statement is an IAM statement with its tokens rendered as text.
+type statement struct {
+	Effect    string
+	Actions   []string
+	Resources []string
+	Condition string // JSON, "" when absent
+}
+
+// statements returns every statement of the policies attached to roleID.
+func (s *synthed) statements(roleID string) []statement {
+	var out []statement
+	for _, p := range s.resources("AWS::IAM::Policy") {
+		props := p["Properties"].(map[string]any)
+		attached := false
+		for _, r := range props["Roles"].([]any) {
+			attached = attached || render(r) == "{"+roleID+"}"
+		}
+		if !attached {
+			continue
+		}
+		for _, raw := range props["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			st := raw.(map[string]any)
+			s := statement{Effect: st["Effect"].(string), Actions: strs(st["Action"]), Resources: strs(st["Resource"])}
+			if c, ok := st["Condition"]; ok {
+				b, _ := json.Marshal(c)
+				s.Condition = string(b)
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// allowed lists "action on resource" pairs a role's policies allow.
+func allowed(sts []statement) []string {
+	var out []string
+	for _, st := range sts {
+		for _, a := range st.Actions {
+			for _, r := range st.Resources {
+				out = append(out, a+" on "+r)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func strs(v any) []string {
+	if list, ok := v.([]any); ok {
+		var out []string
+		for _, item := range list {
+			out = append(out, render(item))
+		}
+		return out
+	}
+	return []string{render(v)}
+}
+
+// render writes a CloudFormation value as text: Ref X → {X}, GetAtt X.Y →
+// {X.Y}, Fn::Join concatenated, so tests can compare ARNs as strings.
+func render(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case map[string]any:
+		if r, ok := v["Ref"].(string); ok {
+			return "{" + r + "}"
+		}
+		if g, ok := v["Fn::GetAtt"].([]any); ok && len(g) == 2 {
+			return fmt.Sprintf("{%v.%v}", g[0], g[1])
+		}
+		if j, ok := v["Fn::Join"].([]any); ok && len(j) == 2 {
+			var parts []string
+			for _, p := range j[1].([]any) {
+				parts = append(parts, render(p))
+			}
+			return strings.Join(parts, j[0].(string))
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}

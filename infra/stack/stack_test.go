@@ -1,0 +1,574 @@
+package stack
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/medic-sre/medic/infra/workflows"
+)
+
+// fullConfig turns on everything optional.
+func fullConfig() Config {
+	c := Defaults()
+	c.HealableTagKey, c.HealableTagValue = "medic:healable", "true"
+	c.OpsEmail = "ops@example.com"
+	c.LogRetentionDays = 14
+	return c
+}
+
+var (
+	fullOnce sync.Once
+	full     *synthed
+)
+
+// fullStack is every function deployed with fullConfig, synthesized once
+// and shared: synthesis is the slow part of these tests.
+func fullStack(t *testing.T) *synthed {
+	fullOnce.Do(func() {
+		root := fixtureAt(t, filepath.Join(sharedDir, "root"), "ingest", "chatops", "notify")
+		full = synthAt(t, root, filepath.Join(sharedDir, "cdk.out"), fullConfig())
+	})
+	if full == nil {
+		t.Fatal("the shared stack failed to synthesize (see the first failing test)")
+	}
+	return full
+}
+
+const (
+	partition = "arn:{AWS::Partition}:"
+	regionAcc = "{AWS::Region}:{AWS::AccountId}:"
+)
+
+func repoWorkflows(t *testing.T) []workflows.Workflow {
+	ws, err := workflows.Load(filepath.Join(repoRoot, "statemachines"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws
+}
+
+func stateMachineArn(name string) string {
+	return partition + "states:" + regionAcc + "stateMachine:Medic-" + name
+}
+
+func TestNagReportsNoUnsuppressedErrors(t *testing.T) {
+	s := fullStack(t)
+	msgs := assertions.Annotations_FromStack(s.medic.Stack).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+	for _, msg := range *msgs {
+		t.Errorf("cdk-nag: %s: %v", *msg.Id, msg.Entry.Data)
+	}
+	// Every suppression carries its reason.
+	var suppressions int
+	for id, r := range s.doc["Resources"].(map[string]any) {
+		meta, _ := r.(map[string]any)["Metadata"].(map[string]any)
+		nag, _ := meta["cdk_nag"].(map[string]any)
+		rules, _ := nag["rules_to_suppress"].([]any)
+		for _, rule := range rules {
+			suppressions++
+			reason, _ := rule.(map[string]any)["reason"].(string)
+			if len(reason) < 40 {
+				t.Errorf("%s: suppression %v has no real reason", id, rule)
+			}
+		}
+	}
+	if suppressions == 0 {
+		t.Error("no cdk-nag suppressions found: is the metadata missing?")
+	}
+}
+
+func TestFunctionsRunPrebuiltArm64Binaries(t *testing.T) {
+	s := fullStack(t)
+	check(t, "three functions", func() { s.tpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(3)) })
+	for _, f := range Functions {
+		id := s.logicalID(t, "AWS::Lambda::Function", pascal(f.Name)+"Function")
+		p := s.props(id)
+		want := map[string]any{"Runtime": "provided.al2023", "Handler": "bootstrap", "MemorySize": float64(f.MemoryMB),
+			"Timeout": float64(f.TimeoutSecs)}
+		for k, v := range want {
+			if p[k] != v {
+				t.Errorf("%s %s = %v, want %v", f.Name, k, p[k], v)
+			}
+		}
+		if got := render(p["Architectures"]); got != `["arm64"]` {
+			t.Errorf("%s Architectures = %s", f.Name, got)
+		}
+		if got := render(p["TracingConfig"]); got != `{"Mode":"Active"}` {
+			t.Errorf("%s TracingConfig = %s", f.Name, got)
+		}
+		logs := s.logicalID(t, "AWS::Logs::LogGroup", pascal(f.Name)+"FunctionLogs")
+		if got := render(p["LoggingConfig"].(map[string]any)["LogGroup"]); got != "{"+logs+"}" {
+			t.Errorf("%s logs to %s, want its own group %s", f.Name, got, logs)
+		}
+		if got := s.props(logs)["RetentionInDays"]; got != float64(14) {
+			t.Errorf("%s log retention = %v, want 14 (logRetentionDays)", f.Name, got)
+		}
+		role := s.props(s.logicalID(t, "AWS::IAM::Role", pascal(f.Name)+"FunctionRole"))
+		if mp, ok := role["ManagedPolicyArns"]; ok {
+			t.Errorf("%s role has managed policies %v; least privilege wants inline statements only", f.Name, mp)
+		}
+	}
+}
+
+func TestFunctionEnvironment(t *testing.T) {
+	s := fullStack(t)
+	slack := []string{"MEDIC_SLACK_BOT_TOKEN_PARAM", "MEDIC_SLACK_CHANNEL", "MEDIC_SLACK_SIGNING_SECRET_PARAM"}
+	wantKeys := map[string][]string{
+		"ingest":  {"MEDIC_METRICS_NAMESPACE", "MEDIC_PACKS_DIR", "MEDIC_POLL_SECONDS", "MEDIC_STATE_MACHINES", "MEDIC_TABLE_NAME"},
+		"chatops": append([]string{"MEDIC_METRICS_NAMESPACE", "MEDIC_PACKS_DIR", "MEDIC_POLL_SECONDS", "MEDIC_STATE_MACHINES", "MEDIC_TABLE_NAME"}, slack...),
+		"notify":  append([]string{"MEDIC_METRICS_NAMESPACE", "MEDIC_TABLE_NAME"}, slack...),
+	}
+	table := "{" + s.logicalID(t, "AWS::DynamoDB::Table", "AlertState") + "}"
+	machines := map[string]string{}
+	for _, w := range repoWorkflows(t) {
+		machines[w.Name] = stateMachineArn(w.Name)
+	}
+	for name, keys := range wantKeys {
+		env := s.props(s.logicalID(t, "AWS::Lambda::Function", pascal(name)+"Function"))["Environment"].(map[string]any)["Variables"].(map[string]any)
+		var got []string
+		for k := range env {
+			got = append(got, k)
+		}
+		sort.Strings(got)
+		sort.Strings(keys)
+		if !reflect.DeepEqual(got, keys) {
+			t.Errorf("%s env keys = %v, want %v", name, got, keys)
+		}
+		want := map[string]string{
+			"MEDIC_METRICS_NAMESPACE":          "Medic",
+			"MEDIC_PACKS_DIR":                  "/var/task/packs",
+			"MEDIC_POLL_SECONDS":               "5",
+			"MEDIC_TABLE_NAME":                 table,
+			"MEDIC_SLACK_CHANNEL":              "#medic",
+			"MEDIC_SLACK_BOT_TOKEN_PARAM":      "/aws/reference/secretsmanager/Medic/slack/bot-token",
+			"MEDIC_SLACK_SIGNING_SECRET_PARAM": "/aws/reference/secretsmanager/Medic/slack/signing-secret",
+		}
+		for k, v := range want {
+			if got, ok := env[k]; ok && render(got) != v {
+				t.Errorf("%s %s = %s, want %s", name, k, render(got), v)
+			}
+		}
+		if raw, ok := env["MEDIC_STATE_MACHINES"]; ok {
+			var got map[string]string
+			if err := json.Unmarshal([]byte(render(raw)), &got); err != nil {
+				t.Fatalf("%s MEDIC_STATE_MACHINES is not a JSON object: %v (%s)", name, err, render(raw))
+			}
+			if !reflect.DeepEqual(got, machines) {
+				t.Errorf("%s MEDIC_STATE_MACHINES = %v, want %v", name, got, machines)
+			}
+		}
+	}
+}
+
+func TestPacksShipInsideFunctionAssets(t *testing.T) {
+	s := fullStack(t)
+	for _, f := range Functions {
+		res := s.doc["Resources"].(map[string]any)[s.logicalID(t, "AWS::Lambda::Function", pascal(f.Name)+"Function")].(map[string]any)
+		asset, _ := res["Metadata"].(map[string]any)["aws:asset:path"].(string)
+		if asset == "" {
+			t.Fatalf("%s: no aws:asset:path metadata", f.Name)
+		}
+		if key := render(res["Properties"].(map[string]any)["Code"].(map[string]any)["S3Key"]); !strings.HasSuffix(key, ".zip") {
+			t.Errorf("%s code S3Key = %s, want a zipped asset", f.Name, key)
+		}
+		staged := filepath.Join(s.outdir, asset)
+		if _, err := os.Stat(filepath.Join(staged, "bootstrap")); err != nil {
+			t.Errorf("%s: bootstrap not in the asset: %v", f.Name, err)
+		}
+		_, err := os.Stat(filepath.Join(staged, "packs", "linux", "pack.yaml"))
+		if f.uses(UsePacks) && err != nil {
+			t.Errorf("%s: packs not in the asset: %v", f.Name, err)
+		}
+	}
+}
+
+func TestStateMachinesFromEveryDefinition(t *testing.T) {
+	s := fullStack(t)
+	ws := repoWorkflows(t)
+	check(t, "one state machine per file", func() {
+		s.tpl.ResourceCountIs(jsii.String("AWS::StepFunctions::StateMachine"), jsii.Number(float64(len(ws))))
+	})
+	for _, w := range ws {
+		id := s.logicalID(t, "AWS::StepFunctions::StateMachine", pascal(w.Name)+"StateMachine")
+		p := s.props(id)
+		if p["StateMachineName"] != "Medic-"+w.Name || p["StateMachineType"] != "STANDARD" {
+			t.Errorf("%s: name %v type %v", w.Name, p["StateMachineName"], p["StateMachineType"])
+		}
+		if got := render(p["TracingConfiguration"]); got != `{"Enabled":true}` {
+			t.Errorf("%s: TracingConfiguration = %s", w.Name, got)
+		}
+		logs := s.logicalID(t, "AWS::Logs::LogGroup", pascal(w.Name)+"StateMachineLogs")
+		wantLogging := `{"Destinations":[{"CloudWatchLogsLogGroup":{"LogGroupArn":{"Fn::GetAtt":["` + logs + `","Arn"]}}}],"IncludeExecutionData":true,"Level":"ALL"}`
+		if got := render(p["LoggingConfiguration"]); got != wantLogging {
+			t.Errorf("%s: LoggingConfiguration = %s\nwant %s", w.Name, got, wantLogging)
+		}
+		if got := s.props(logs)["LogGroupName"]; got != "/aws/vendedlogs/states/Medic-"+w.Name {
+			t.Errorf("%s: log group %v", w.Name, got)
+		}
+		// Inlined as is, so the definition in the template is the file.
+		var inTemplate, inFile any
+		def, _ := p["DefinitionString"].(string)
+		if err := json.Unmarshal([]byte(def), &inTemplate); err != nil {
+			t.Fatalf("%s: DefinitionString is not inlined JSON: %v", w.Name, err)
+		}
+		json.Unmarshal([]byte(w.Definition), &inFile)
+		if !reflect.DeepEqual(inTemplate, inFile) {
+			t.Errorf("%s: DefinitionString differs from %s", w.Name, w.File)
+		}
+		subs, _ := p["DefinitionSubstitutions"].(map[string]any)
+		if len(subs) != len(w.Placeholders) {
+			t.Errorf("%s: substitutions %v, want one per placeholder %v", w.Name, subs, w.Placeholders)
+		}
+		for _, ph := range w.Placeholders {
+			if ph == "NotifyFunctionArn" {
+				want := "{" + s.logicalID(t, "AWS::Lambda::Function", "NotifyFunction") + ".Arn}"
+				if got := render(subs[ph]); got != want {
+					t.Errorf("%s: ${NotifyFunctionArn} → %s, want %s", w.Name, got, want)
+				}
+			}
+		}
+	}
+	// The states themselves, through CDK's matcher.
+	check(t, "diagnose-remediate-verify states", func() {
+		s.tpl.HasResourceProperties(jsii.String("AWS::StepFunctions::StateMachine"), map[string]any{
+			"StateMachineName": "Medic-diagnose-remediate-verify",
+			"DefinitionString": assertions.Match_SerializedJson(assertions.Match_ObjectLike(&map[string]any{
+				"StartAt": "Diagnose",
+				"States": assertions.Match_ObjectLike(&map[string]any{
+					"Diagnose": assertions.Match_ObjectLike(&map[string]any{
+						"Resource":   "arn:aws:states:::aws-sdk:ssm:sendCommand",
+						"Parameters": assertions.Match_ObjectLike(&map[string]any{"DocumentName": "AWS-RunShellScript"}),
+					}),
+					"Escalate": assertions.Match_ObjectLike(&map[string]any{
+						"Resource":   "arn:aws:states:::lambda:invoke",
+						"Parameters": assertions.Match_ObjectLike(&map[string]any{"FunctionName": "${NotifyFunctionArn}"}),
+					}),
+					"Healed": map[string]any{"Type": "Succeed", "Comment": "Verification passed."},
+				}),
+			})),
+		})
+	})
+}
+
+// sfnServiceActions are what Step Functions itself needs for logging and
+// tracing (CDK adds them); everything else must come from the definition.
+var sfnServiceActions = map[string]bool{
+	"logs:CreateLogDelivery": true, "logs:GetLogDelivery": true, "logs:UpdateLogDelivery": true,
+	"logs:DeleteLogDelivery": true, "logs:ListLogDeliveries": true, "logs:PutResourcePolicy": true,
+	"logs:DescribeResourcePolicies": true, "logs:DescribeLogGroups": true,
+	"xray:PutTraceSegments": true, "xray:PutTelemetryRecords": true, "xray:GetSamplingRules": true, "xray:GetSamplingTargets": true,
+}
+
+func TestStateMachineRolesGrantOnlyWhatTheDefinitionUses(t *testing.T) {
+	s := fullStack(t)
+	notify := "{" + s.logicalID(t, "AWS::Lambda::Function", "NotifyFunction") + ".Arn}"
+	document := partition + "ssm:{AWS::Region}::document/AWS-RunShellScript"
+	instances := partition + "ec2:" + regionAcc + "instance/*"
+	groups := partition + "autoscaling:" + regionAcc + "autoScalingGroup:*:autoScalingGroupName/*"
+	conditions := map[string]string{
+		instances: `{"StringEquals":{"%s/medic:healable":"true"}}`,
+		groups:    `{"StringEquals":{"aws:ResourceTag/medic:healable":"true"}}`,
+	}
+	// The walking skeleton's workflow, exactly.
+	want := map[string][]string{"diagnose-remediate-verify": {
+		"lambda:InvokeFunction on " + notify, "ssm:GetCommandInvocation on *",
+		"ssm:SendCommand on " + document, "ssm:SendCommand on " + instances,
+	}}
+	for _, w := range repoWorkflows(t) {
+		sm := s.props(s.logicalID(t, "AWS::StepFunctions::StateMachine", pascal(w.Name)+"StateMachine"))
+		role := strings.TrimSuffix(strings.TrimPrefix(render(sm["RoleArn"]), "{"), ".Arn}")
+		var own []statement
+		for _, st := range s.statements(role) {
+			if st.Effect != "Allow" {
+				t.Errorf("%s: unexpected %s statement %+v", w.Name, st.Effect, st)
+			}
+			if !sfnServiceActions[st.Actions[0]] {
+				own = append(own, st)
+			}
+			for _, r := range st.Resources {
+				cond, scoped := conditions[r]
+				if scoped && r == instances {
+					service := "aws:ResourceTag"
+					if strings.HasPrefix(st.Actions[0], "ssm:") {
+						service = "ssm:resourceTag"
+					}
+					cond = strings.Replace(cond, "%s", service, 1)
+				}
+				if scoped && st.Condition != cond {
+					t.Errorf("%s: %v on %s without the healable tag condition (got %q)", w.Name, st.Actions, r, st.Condition)
+				}
+			}
+		}
+		for _, pair := range allowed(own) {
+			action, resource, _ := strings.Cut(pair, " on ")
+			ok := false
+			switch {
+			case action == "lambda:InvokeFunction":
+				ok = resource == notify // the only function any definition names
+			case resource == "*":
+				ok = sdkAccess[action] == onAnyResource
+			case action == "ssm:SendCommand":
+				ok = resource == document || resource == instances
+			default:
+				ok = resource == instances || resource == groups
+			}
+			if !ok {
+				t.Errorf("%s: %s is not what its definition needs", w.Name, pair)
+			}
+		}
+		if pairs, exact := want[w.Name]; exact {
+			sort.Strings(pairs)
+			if got := allowed(own); !reflect.DeepEqual(got, pairs) {
+				t.Errorf("%s role allows\n  %s\nwant\n  %s", w.Name, strings.Join(got, "\n  "), strings.Join(pairs, "\n  "))
+			}
+		}
+	}
+}
+
+func TestFunctionRolesGrantOnlyTheirUses(t *testing.T) {
+	s := fullStack(t)
+	id := func(typ, prefix string) string { return s.logicalID(t, typ, prefix) }
+	table := "{" + id("AWS::DynamoDB::Table", "AlertState") + ".Arn}"
+	var tableGrants []string
+	for _, a := range TableActions {
+		tableGrants = append(tableGrants, a+" on "+table)
+	}
+	var starts, answers, executions []string
+	for _, w := range repoWorkflows(t) {
+		starts = append(starts, "states:StartExecution on "+stateMachineArn(w.Name))
+		for _, a := range StateMachineActions {
+			answers = append(answers, a+" on "+stateMachineArn(w.Name))
+		}
+		for _, a := range ExecutionActions {
+			executions = append(executions, a+" on "+partition+"states:"+regionAcc+"execution:Medic-"+w.Name+":*")
+		}
+	}
+	logs := func(fn string) []string {
+		group := "{" + id("AWS::Logs::LogGroup", pascal(fn)+"FunctionLogs") + ".Arn}"
+		return []string{"logs:CreateLogStream on " + group, "logs:PutLogEvents on " + group}
+	}
+	xray := []string{"xray:PutTelemetryRecords on *", "xray:PutTraceSegments on *"}
+	var secrets []string
+	for _, key := range slackSecretKeys {
+		ref := "{" + id("AWS::SecretsManager::Secret", "Slack"+strings.ReplaceAll(key, "-", "")) + "}"
+		secrets = append(secrets, "secretsmanager:DescribeSecret on "+ref, "secretsmanager:GetSecretValue on "+ref,
+			"ssm:GetParameter on "+partition+"ssm:"+regionAcc+"parameter/aws/reference/secretsmanager/Medic/slack/"+key)
+	}
+	dlq := "{" + id("AWS::SQS::Queue", "DeadLetters") + ".Arn}"
+	want := map[string][]string{
+		"ingest": concat(logs("ingest"), xray, starts, tableGrants, []string{
+			// CDK's SQS destination grant; Lambda itself only sends.
+			"sqs:GetQueueAttributes on " + dlq, "sqs:GetQueueUrl on " + dlq, "sqs:SendMessage on " + dlq}),
+		"chatops": concat(logs("chatops"), xray, starts, answers, executions, tableGrants, secrets),
+		"notify":  concat(logs("notify"), xray, tableGrants, secrets),
+	}
+	for fn, pairs := range want {
+		got := allowed(s.statements(id("AWS::IAM::Role", pascal(fn)+"FunctionRole")))
+		sort.Strings(pairs)
+		if !reflect.DeepEqual(got, pairs) {
+			t.Errorf("%s role allows\n  %s\nwant\n  %s", fn, strings.Join(got, "\n  "), strings.Join(pairs, "\n  "))
+		}
+	}
+}
+
+func concat(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+func TestAlarmIntakeIsAsynchronousWithDeadLetters(t *testing.T) {
+	s := fullStack(t)
+	ingest := map[string]any{"Fn::GetAtt": []any{s.logicalID(t, "AWS::Lambda::Function", "IngestFunction"), "Arn"}}
+	dlq := map[string]any{"Fn::GetAtt": []any{s.logicalID(t, "AWS::SQS::Queue", "DeadLetters"), "Arn"}}
+	check(t, "EventBridge rule", func() {
+		s.tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
+			"EventPattern": map[string]any{
+				"source": []any{"aws.cloudwatch"}, "detail-type": []any{"CloudWatch Alarm State Change"},
+				"detail": map[string]any{
+					"state":     map[string]any{"value": []any{"ALARM", "OK"}},
+					"alarmName": []any{map[string]any{"anything-but": map[string]any{"prefix": "Medic-"}}},
+				},
+			},
+			"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
+				"Arn": ingest, "DeadLetterConfig": map[string]any{"Arn": dlq},
+				"RetryPolicy": map[string]any{"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 7200},
+			})},
+		})
+	})
+	check(t, "SNS subscription with a DLQ", func() {
+		s.tpl.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]any{
+			"Protocol": "lambda", "Endpoint": ingest,
+			"TopicArn":      map[string]any{"Ref": s.logicalID(t, "AWS::SNS::Topic", "AlarmTopic")},
+			"RedrivePolicy": map[string]any{"deadLetterTargetArn": dlq},
+		})
+	})
+	check(t, "Lambda async on-failure destination", func() {
+		s.tpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), map[string]any{
+			"FunctionName": map[string]any{"Ref": s.logicalID(t, "AWS::Lambda::Function", "IngestFunction")},
+			"Qualifier":    "$LATEST", "MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 21600,
+			"DestinationConfig": map[string]any{"OnFailure": map[string]any{"Destination": dlq}},
+		})
+	})
+	// Every asynchronous path, not just ingest's, ends in a DLQ.
+	for id, r := range s.resources("AWS::Events::Rule") {
+		for _, target := range r["Properties"].(map[string]any)["Targets"].([]any) {
+			if _, ok := target.(map[string]any)["DeadLetterConfig"]; !ok {
+				t.Errorf("rule %s has a target without a DLQ", id)
+			}
+		}
+	}
+	for id, r := range s.resources("AWS::SNS::Subscription") {
+		p := r["Properties"].(map[string]any)
+		if _, ok := p["RedrivePolicy"]; p["Protocol"] == "lambda" && !ok {
+			t.Errorf("subscription %s has no DLQ", id)
+		}
+	}
+	for _, f := range Functions {
+		if !f.invokedBy(FromAlarms) {
+			continue
+		}
+		ref := render(map[string]any{"Ref": s.logicalID(t, "AWS::Lambda::Function", pascal(f.Name)+"Function")})
+		found := false
+		for _, r := range s.resources("AWS::Lambda::EventInvokeConfig") {
+			found = found || render(r["Properties"].(map[string]any)["FunctionName"]) == ref
+		}
+		if !found {
+			t.Errorf("%s is invoked asynchronously but has no on-failure destination", f.Name)
+		}
+	}
+	check(t, "queue is encrypted and SSL-only", func() {
+		s.tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), map[string]any{"SqsManagedSseEnabled": true, "MessageRetentionPeriod": 1209600})
+	})
+}
+
+func TestTopicsAreSSLOnlyAndAlarmsMayPublish(t *testing.T) {
+	s := fullStack(t)
+	sslDeny := assertions.Match_ObjectLike(&map[string]any{
+		"Effect": "Deny", "Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+	})
+	for _, topic := range []string{"AlarmTopic", "OpsTopic"} {
+		ref := map[string]any{"Ref": s.logicalID(t, "AWS::SNS::Topic", topic)}
+		check(t, topic+" SSL-only", func() {
+			s.tpl.HasResourceProperties(jsii.String("AWS::SNS::TopicPolicy"), map[string]any{
+				"Topics":         []any{ref},
+				"PolicyDocument": assertions.Match_ObjectLike(&map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{sslDeny})}),
+			})
+		})
+	}
+	check(t, "CloudWatch may publish alarms from this account", func() {
+		s.tpl.HasResourceProperties(jsii.String("AWS::SNS::TopicPolicy"), map[string]any{
+			"PolicyDocument": assertions.Match_ObjectLike(&map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&map[string]any{
+					"Effect": "Allow", "Action": "sns:Publish",
+					"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
+					"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": map[string]any{"Ref": "AWS::AccountId"}}},
+				}),
+			})}),
+		})
+	})
+	check(t, "AlarmTopicArn output", func() { s.tpl.HasOutput(jsii.String("AlarmTopicArn"), map[string]any{}) })
+}
+
+func TestAlertStateTable(t *testing.T) {
+	s := fullStack(t)
+	check(t, "table", func() {
+		s.tpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+			"Properties": map[string]any{
+				"KeySchema": []any{map[string]any{"AttributeName": "pk", "KeyType": "HASH"}, map[string]any{"AttributeName": "sk", "KeyType": "RANGE"}},
+				"AttributeDefinitions": []any{map[string]any{"AttributeName": "pk", "AttributeType": "S"},
+					map[string]any{"AttributeName": "sk", "AttributeType": "S"}},
+				"BillingMode":                      "PAY_PER_REQUEST",
+				"TimeToLiveSpecification":          map[string]any{"AttributeName": "expires_at", "Enabled": true},
+				"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+			},
+		})
+	})
+}
+
+func TestSlackURLAndSecrets(t *testing.T) {
+	s := fullStack(t)
+	chatops := s.logicalID(t, "AWS::Lambda::Function", "ChatopsFunction")
+	check(t, "function URL", func() {
+		s.tpl.HasResourceProperties(jsii.String("AWS::Lambda::Url"), map[string]any{
+			"AuthType": "NONE", "TargetFunctionArn": map[string]any{"Fn::GetAtt": []any{chatops, "Arn"}},
+		})
+		s.tpl.ResourceCountIs(jsii.String("AWS::Lambda::Url"), jsii.Number(1))
+		s.tpl.HasOutput(jsii.String("ChatopsFunctionUrl"), map[string]any{})
+	})
+	for _, key := range slackSecretKeys {
+		check(t, "secret "+key, func() {
+			s.tpl.HasResource(jsii.String("AWS::SecretsManager::Secret"), map[string]any{
+				"DeletionPolicy": "Retain",
+				"Properties": assertions.Match_ObjectLike(&map[string]any{
+					"Name": "Medic/slack/" + key, "GenerateSecretString": map[string]any{"ExcludePunctuation": true},
+				}),
+			})
+		})
+	}
+}
+
+func TestAlarmsAndDashboardWatchMedic(t *testing.T) {
+	s := fullStack(t)
+	ops := map[string]any{"Ref": s.logicalID(t, "AWS::SNS::Topic", "OpsTopic")}
+	for _, metric := range []string{RemediationsFailed, Escalations} {
+		check(t, metric+" alarm", func() {
+			s.tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+				"Namespace": "Medic", "MetricName": metric, "Statistic": "Sum", "Threshold": 1,
+				"ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": []any{ops},
+			})
+		})
+	}
+	for _, w := range repoWorkflows(t) {
+		sm := map[string]any{"Ref": s.logicalID(t, "AWS::StepFunctions::StateMachine", pascal(w.Name)+"StateMachine")}
+		check(t, w.Name+" ExecutionsFailed alarm", func() {
+			s.tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+				"Namespace": "AWS/States", "MetricName": "ExecutionsFailed", "AlarmActions": []any{ops},
+				"Dimensions": []any{map[string]any{"Name": "StateMachineArn", "Value": sm}},
+			})
+		})
+	}
+	check(t, "dead letters alarm", func() {
+		s.tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+			"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible", "AlarmActions": []any{ops},
+		})
+	})
+	for id, a := range s.resources("AWS::CloudWatch::Alarm") {
+		p := a["Properties"].(map[string]any)
+		if name, _ := p["AlarmName"].(string); !strings.HasPrefix(name, "Medic-") {
+			t.Errorf("alarm %s is named %q: without the Medic- prefix it would feed Medic's own intake", id, name)
+		}
+		if render(p["AlarmActions"]) != render([]any{ops}) {
+			t.Errorf("alarm %s does not notify the ops topic", id)
+		}
+	}
+	check(t, "ops email", func() {
+		s.tpl.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]any{
+			"Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": ops,
+		})
+	})
+	dashboards := s.resources("AWS::CloudWatch::Dashboard")
+	if len(dashboards) != 1 {
+		t.Fatalf("dashboards = %d, want 1", len(dashboards))
+	}
+	for _, d := range dashboards {
+		body := render(d["Properties"].(map[string]any)["DashboardBody"])
+		for _, metric := range []string{AlertsReceived, AlertsDeduplicated, RemediationsStarted, RemediationsSucceeded,
+			RemediationsFailed, Escalations, "ExecutionsFailed", "ApproximateNumberOfMessagesVisible"} {
+			if !strings.Contains(body, `"`+metric+`"`) {
+				t.Errorf("dashboard does not graph %s", metric)
+			}
+		}
+	}
+}
