@@ -56,13 +56,27 @@ func Build(a *pack.Action, params map[string]any, s Settings) (Plan, error) {
 		if a.EntryPoint == "" {
 			return Plan{}, fmt.Errorf("action %s: runner workflow needs entry_point naming a state machine", a.Ref)
 		}
-		return Plan{StateMachine: a.EntryPoint, Input: params}, nil
+		return workflowPlan(a, params), nil
 	case RunnerLocalShellCmd, RunnerRemoteShellCmd, RunnerRemoteShellScript:
 		return commandPlan(a, params, s)
 	case RunnerHTTP:
 		return httpPlan(a, params, s)
 	}
 	return Plan{}, fmt.Errorf("action %s: runner_type %q is not supported", a.Ref, a.RunnerType)
+}
+
+// workflowPlan passes the parameters as the execution input and adds
+// notify (what the machine's notifications carry) unless the action
+// declares a parameter of that name.
+func workflowPlan(a *pack.Action, params map[string]any) Plan {
+	input := make(map[string]any, len(params)+1)
+	for k, v := range params {
+		input[k] = v
+	}
+	if _, ok := input["notify"]; !ok {
+		input["notify"] = map[string]any{"action": a.Ref}
+	}
+	return Plan{StateMachine: a.EntryPoint, Input: input}
 }
 
 func remediationPlan(a *pack.Action, params map[string]any, s Settings) (Plan, error) {
