@@ -84,6 +84,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
+	go func() {
+		if err := local.RunTimers(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintln(stderr, "medic serve: timers:", err)
+		}
+	}()
 	if *playDemo {
 		go func() {
 			if err := demo.DefaultScene(".", stdout).Play(base, 2*time.Minute); err != nil {
