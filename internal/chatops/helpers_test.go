@@ -34,7 +34,7 @@ run:
     users: [U_OK]
     channels: [C_OPS]
 approve:
-  - actions: ["ops.restart"]
+  - actions: ["ops.restart", "ops.careful_*"]
     groups: [S_SRE]
     channels: [C_OPS]
 silence:

@@ -21,14 +21,18 @@ func (h *Handler) interaction(ctx context.Context, payload string) error {
 		h.log().Info("chatops: interaction ignored", "type", string(cb.Type))
 		return nil
 	}
+	handled := false
 	for _, act := range cb.ActionCallback.BlockActions {
 		if act.ActionID != ActionApprove && act.ActionID != ActionReject {
 			continue
 		}
-		msg := h.click(ctx, cb, act)
-		if msg != nil {
+		handled = true
+		if msg := h.click(ctx, cb, act); msg != nil {
 			return h.respond(ctx, cb.ResponseURL, msg)
 		}
+	}
+	if !handled {
+		h.log().Info("chatops: block_actions without a Medic button ignored", "user", cb.User.ID)
 	}
 	return nil
 }
