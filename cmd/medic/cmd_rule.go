@@ -59,6 +59,14 @@ func runRule(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return ruleTestError
 	}
+	var set *pack.Set
+	if *packsDir != "" {
+		if set, err = loadPacksForTest(*packsDir, stderr); err != nil {
+			fmt.Fprintln(stderr, err)
+			return ruleTestError
+		}
+		set.Annotate(r)
+	}
 	if !r.Enabled {
 		fmt.Fprintf(stdout, "note: rule %s is disabled; the result below is what it would do if enabled\n", r.Ref)
 	}
@@ -69,13 +77,13 @@ func runRule(args []string, stdout, stderr io.Writer) int {
 		if len(triggers) > 1 {
 			fmt.Fprintf(stdout, "--- trigger %d of %d (%s)\n", i+1, len(triggers), t.Type)
 		}
-		code = min(code, testOne(r, t, store, *packsDir, stdout, stderr))
+		code = min(code, testOne(r, t, store, set, stdout, stderr))
 	}
 	return code
 }
 
 // testOne evaluates r against t and prints the explanation.
-func testOne(r *rule.Rule, t trigger.Trigger, store kv.Reader, packsDir string, stdout, stderr io.Writer) int {
+func testOne(r *rule.Rule, t trigger.Trigger, store kv.Reader, set *pack.Set, stdout, stderr io.Writer) int {
 	ev := rule.NewIndex(nil).EvaluateRule(r, t, store)
 	fmt.Fprintln(stdout, ev.Explain())
 	if !ev.Matched {
@@ -87,8 +95,8 @@ func testOne(r *rule.Rule, t trigger.Trigger, store kv.Reader, packsDir string, 
 	if ev.Err != nil {
 		return ruleTestError
 	}
-	if packsDir != "" {
-		return resolveWithPacks(packsDir, ev, stdout, stderr)
+	if set != nil {
+		return resolveWithPacks(set, ev, stdout, stderr)
 	}
 	return ruleMatched
 }
@@ -123,20 +131,24 @@ func parseTriggerInstance(path string, data []byte) (trigger.Trigger, error) {
 	return t, nil
 }
 
-// resolveWithPacks finds the rule's action in the packs and casts the
-// rendered parameters to its schema, as the engine will.
-func resolveWithPacks(dir string, ev rule.Evaluation, stdout, stderr io.Writer) int {
+// loadPacksForTest loads the packs the rule's action lives in; problems
+// elsewhere in them are a warning, not a reason to refuse the test.
+func loadPacksForTest(dir string, stderr io.Writer) (*pack.Set, error) {
 	set, err := pack.LoadDir(dir)
 	var problems rule.Problems
 	if errors.As(err, &problems) {
 		fmt.Fprintf(stderr, "warning: %s has %d problem(s); `medic pack validate %s` lists them\n", dir, len(problems), dir)
-	} else if err != nil {
-		fmt.Fprintln(stderr, err)
-		return ruleTestError
+		return set, nil
 	}
+	return set, err
+}
+
+// resolveWithPacks finds the rule's action and casts the rendered
+// parameters to its schema, as the engine will.
+func resolveWithPacks(set *pack.Set, ev rule.Evaluation, stdout, stderr io.Writer) int {
 	a, ok := set.Action(ev.Rule.Action.Ref)
 	if !ok {
-		fmt.Fprintf(stderr, "action %q not found in %s\n", ev.Rule.Action.Ref, dir)
+		fmt.Fprintf(stderr, "action %q not found in the packs\n", ev.Rule.Action.Ref)
 		return ruleTestError
 	}
 	params, err := a.ResolveParams(ev.Params)

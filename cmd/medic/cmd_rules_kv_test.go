@@ -22,8 +22,10 @@ const (
 
 func TestRuleTestMatch(t *testing.T) {
 	state := t.TempDir()
-	if code, _, errOut := run(t, "kv", "set", "restart_attempts", "4", "--state", state); code != 0 {
-		t.Fatalf("kv set: %d %s", code, errOut)
+	for k, v := range map[string]string{"restart_attempts": "4", "api_token": "hunter2"} {
+		if code, _, errOut := run(t, "kv", "set", k, v, "--state", state); code != 0 {
+			t.Fatalf("kv set: %d %s", code, errOut)
+		}
 	}
 	code, out, errOut := run(t, "rule", "test", "--rule", testRule, "--event", alarmEvent, "--packs", testPacks, "--state", state)
 	if code != 0 {
@@ -36,10 +38,14 @@ func TestRuleTestMatch(t *testing.T) {
 		"action ops.restart (runner remediation) would start with:",
 		"attempts = 4",
 		`service = "nginx"`,
+		"token = ********",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "hunter2") {
+		t.Errorf("secret printed:\n%s", out)
 	}
 }
 

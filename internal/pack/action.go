@@ -209,7 +209,7 @@ func (a *Action) ResolveParams(given map[string]any) (map[string]any, error) {
 }
 
 // SecretMask replaces secret parameter values in logs and records.
-const SecretMask = "********"
+const SecretMask = rule.SecretMask
 
 // MaskSecrets returns a copy of params with secret parameters masked.
 func (a *Action) MaskSecrets(params map[string]any) map[string]any {

@@ -246,3 +246,23 @@ func TestPolicies(t *testing.T) {
 		}
 	}
 }
+
+func TestExplainMasksSecretParams(t *testing.T) {
+	s := loadGood(t)
+	ix := rule.NewIndex(s.Rules())
+	tr := trigger.Trigger{Type: trigger.TypeCloudWatchAlarm, Payload: map[string]any{
+		"state": "ALARM", "alarm_name": "svc-a", "instance_id": "i-1", "dimensions": map[string]any{"service": "app"}}}
+	for _, ev := range ix.Evaluate(tr, kv.Map{"api_token": "hunter2"}) {
+		if !ev.Fires() {
+			continue
+		}
+		if ev.Params["token"] != "hunter2" {
+			t.Errorf("rendered token = %v", ev.Params["token"])
+		}
+		if out := ev.Explain(); strings.Contains(out, "hunter2") || !strings.Contains(out, "token = ********") {
+			t.Errorf("secret leaked or not masked:\n%s", out)
+		}
+		return
+	}
+	t.Fatal("no rule fired")
+}

@@ -3,6 +3,8 @@ package pack
 import (
 	"strings"
 
+	"github.com/medic-sre/medic/internal/rule"
+
 	"github.com/medic-sre/medic/internal/template"
 )
 
@@ -22,6 +24,7 @@ func (s *Set) validate(ps *problems) {
 				r.Action.Ref, strings.Join(sortedKeys(s.actions), ", "))
 			continue
 		}
+		s.Annotate(r)
 		for _, name := range sortedKeys(r.Action.Parameters) {
 			field := "action.parameters." + name
 			p, ok := a.Parameters[name]
@@ -82,4 +85,21 @@ func hasTemplate(v any) bool {
 		}
 	}
 	return false
+}
+
+// Annotate copies what the rule needs to know of its action (which
+// parameters are secret, so explanations mask them) from the set. Rules
+// loaded by LoadDir are annotated already; a rule loaded on its own (the
+// rule tester) is not.
+func (s *Set) Annotate(r *rule.Rule) {
+	a, ok := s.Action(r.Action.Ref)
+	if !ok {
+		return
+	}
+	r.SecretParams = map[string]bool{}
+	for name, p := range a.Parameters {
+		if p.Secret {
+			r.SecretParams[name] = true
+		}
+	}
 }

@@ -41,7 +41,11 @@ func (e Evaluation) Explain() string {
 		sort.Strings(keys)
 		b.WriteString("  parameters:\n")
 		for _, k := range keys {
-			fmt.Fprintf(&b, "    %s = %s\n", k, show(e.Params[k]))
+			v := show(e.Params[k])
+			if e.Rule.SecretParams[k] {
+				v = SecretMask
+			}
+			fmt.Fprintf(&b, "    %s = %s\n", k, v)
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
@@ -79,6 +83,9 @@ func explainResults(b *strings.Builder, rs []CriterionResult, indent string) {
 		b.WriteString(line + "\n")
 	}
 }
+
+// SecretMask stands for a secret value in explanations.
+const SecretMask = "********"
 
 // show renders a value as JSON, so strings are quoted and types visible.
 func show(v any) string {

@@ -29,6 +29,10 @@ type Rule struct {
 	// Lines maps field paths ("action.ref", "action.parameters.path") to
 	// their line in File, for error messages.
 	Lines map[string]int
+	// SecretParams names the action parameters declared secret; Explain
+	// masks their rendered values (explanations end up in logs). Pack
+	// loading fills it from the action's schema.
+	SecretParams map[string]bool
 
 	once     sync.Once
 	problems []Problem
