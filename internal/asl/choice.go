@@ -10,6 +10,10 @@ import (
 type choiceRule struct {
 	cond condition
 	next string
+
+	jCondition jtemplate // JSONata states
+	jOutput    jtemplate
+	jAssign    *jAssign
 }
 
 type condition interface {

@@ -75,7 +75,7 @@ type instantClock interface{ Instant() bool }
 // timeoutGrace is the real time a task gets to answer before an instant
 // clock lets its timeout fire. Without it, a virtual-time timeout would
 // always beat even a task that answers at once.
-const timeoutGrace = 30 * time.Millisecond
+const timeoutGrace = 100 * time.Millisecond
 
 // expiry returns a channel closed once d of clock time has passed; stop
 // releases it early.

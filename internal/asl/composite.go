@@ -20,7 +20,7 @@ func (r *run) parallel(ctx context.Context, fr *frame, raw any) (any, *Error) {
 	for i := range inputs {
 		inputs[i] = eff
 	}
-	results, err := r.fanOut(ctx, st.branches, inputs, 0, nil)
+	results, err := r.fanOut(ctx, st.branches, inputs, fr.vars, 0, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -40,6 +40,11 @@ func (r *run) mapState(ctx context.Context, fr *frame, raw any) (any, *Error) {
 			return nil, err
 		}
 	}
+	if st.jItems != nil {
+		if itemsVal, err = st.jItems.evalJ(fr.bindings(raw)); err != nil {
+			return nil, err
+		}
+	}
 	items, ok := itemsVal.([]any)
 	if !ok {
 		return nil, errorf(ErrRuntime, "the Map items must be an array, got %s", describe(itemsVal))
@@ -47,12 +52,18 @@ func (r *run) mapState(ctx context.Context, fr *frame, raw any) (any, *Error) {
 	inputs := make([]any, len(items))
 	for i, item := range items {
 		inputs[i] = item
+		if st.parameters == nil && st.jItemSelector == nil {
+			continue
+		}
+		itemFrame := *fr
+		itemFrame.set(func(f *frame) { f.item = map[string]any{"Index": float64(i), "Value": item} })
 		if st.parameters != nil {
-			itemFrame := *fr
-			itemFrame.set(func(f *frame) { f.item = map[string]any{"Index": float64(i), "Value": item} })
-			if inputs[i], err = st.parameters.eval(itemFrame.env(eff)); err != nil {
-				return nil, err
-			}
+			inputs[i], err = st.parameters.eval(itemFrame.env(eff))
+		} else {
+			inputs[i], err = st.jItemSelector.evalJ(itemFrame.bindings(raw))
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	limit, err := r.concurrency(fr, eff)
@@ -67,7 +78,7 @@ func (r *run) mapState(ctx context.Context, fr *frame, raw any) (any, *Error) {
 	for i := range scopes {
 		scopes[i] = st.processor
 	}
-	results, err := r.fanOut(ctx, scopes, inputs, limit, tol)
+	results, err := r.fanOut(ctx, scopes, inputs, fr.vars, limit, tol)
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +86,9 @@ func (r *run) mapState(ctx context.Context, fr *frame, raw any) (any, *Error) {
 }
 
 func (r *run) effectiveInput(fr *frame, raw any) (any, *Error) {
+	if fr.st.jArgs != nil {
+		return fr.st.jArgs.evalJ(fr.bindings(raw))
+	}
 	eff, err := applyInputPath(fr.st, fr.env(raw))
 	if err != nil || fr.st.parameters == nil {
 		return eff, err
@@ -143,7 +157,7 @@ const inlineMapConcurrency = 40
 // (0 = up to inlineMapConcurrency). With tolerated == nil the first failure
 // cancels the rest and is returned; otherwise failed items yield their
 // {"Error","Cause"} until more than *tolerated have failed.
-func (r *run) fanOut(ctx context.Context, scopes []*scope, inputs []any, limit int, tolerated *int) ([]any, *Error) {
+func (r *run) fanOut(ctx context.Context, scopes []*scope, inputs []any, vars map[string]any, limit int, tolerated *int) ([]any, *Error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if limit <= 0 {
@@ -186,7 +200,7 @@ func (r *run) fanOut(ctx context.Context, scopes []*scope, inputs []any, limit i
 				if i >= len(inputs) {
 					return
 				}
-				out, err := r.runScope(ctx, scopes[i], inputs[i])
+				out, err := r.runScope(ctx, scopes[i], inputs[i], vars)
 				record(i, out, err)
 			}
 		}()

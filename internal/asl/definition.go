@@ -86,6 +86,13 @@ type state struct {
 	waitKind                 string // the field used: Seconds, Timestamp, SecondsPath, TimestampPath
 	secondsPath, timestampTo *expr
 
+	// JSONata states (see jsonata.go); nil templates mean "the default".
+	jsonata                               bool
+	jArgs, jOutput, jItems, jItemSelector jtemplate
+	jSeconds, jTimestamp, jTimeout, jBeat jtemplate
+	jError, jCause                        jtemplate
+	jAssign                               *jAssign
+
 	// Fail
 	errName, cause       string
 	errorPath, causePath *expr
@@ -124,6 +131,8 @@ type catcher struct {
 	errorEquals []string
 	next        string
 	resultPath  *pathField
+	jOutput     jtemplate // JSONata states
+	jAssign     *jAssign
 }
 
 // Parse reads and fully validates an ASL definition. All problems found are
@@ -144,9 +153,7 @@ func Parse(definition []byte) (*Machine, error) {
 	p := &parser{}
 	f := p.fields("", obj, "StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage")
 	m := &Machine{Comment: f.str("Comment", false)}
-	if ql := f.str("QueryLanguage", false); ql != "" && ql != "JSONPath" {
-		f.fail("QueryLanguage", "%q is not supported by the local interpreter yet (only JSONPath)", ql)
-	}
+	p.jsonata = p.queryLanguage(f)
 	if f.has("TimeoutSeconds") {
 		m.timeout = f.seconds("TimeoutSeconds")
 	}
@@ -157,7 +164,26 @@ func Parse(definition []byte) (*Machine, error) {
 	return m, nil
 }
 
-type parser struct{ errs []error }
+type parser struct {
+	errs    []error
+	jsonata bool // the machine's QueryLanguage is JSONata
+}
+
+// queryLanguage reads a QueryLanguage field: true for JSONata, and the
+// inherited default when absent.
+func (p *parser) queryLanguage(f *fields) bool {
+	switch ql := f.str("QueryLanguage", false); ql {
+	case "":
+		return p.jsonata
+	case "JSONPath":
+		return false
+	case "JSONata":
+		return true
+	default:
+		f.fail("QueryLanguage", "must be JSONPath or JSONata, got %q", ql)
+		return p.jsonata
+	}
+}
 
 func (p *parser) fail(state, field, format string, args ...any) {
 	p.errs = append(p.errs, &DefinitionError{State: state, Field: field, Reason: fmt.Sprintf(format, args...)})

@@ -9,9 +9,9 @@ import (
 
 var commonFields = []string{"Type", "Comment", "QueryLanguage"}
 
-// allowedFields lists, per state type, the fields the spec defines. JSONata
-// fields (Arguments, Output, Assign) are listed so they get a clear "not
-// supported yet" error rather than "unknown field".
+// allowedFields lists, per state type, the fields the spec defines for
+// JSONPath states. JSONata fields (Arguments, Output, Assign) are listed so
+// they get a clear error rather than "unknown field".
 var allowedFields = map[stateType][]string{
 	typePass:     {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultPath", "Result", "Assign", "Output"},
 	typeTask:     {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Retry", "Catch", "Credentials", "Arguments", "Output", "Assign"},
@@ -23,13 +23,13 @@ var allowedFields = map[stateType][]string{
 	typeMap:      {"Next", "End", "InputPath", "OutputPath", "ItemsPath", "ItemSelector", "Parameters", "ItemProcessor", "Iterator", "MaxConcurrency", "MaxConcurrencyPath", "ResultSelector", "ResultPath", "Retry", "Catch", "ItemReader", "ResultWriter", "ItemBatcher", "ToleratedFailureCount", "ToleratedFailurePercentage", "ToleratedFailureCountPath", "ToleratedFailurePercentagePath", "Label", "Items", "Arguments", "Output", "Assign"},
 }
 
-// notSupported are valid ASL fields this interpreter does not run yet; they
-// are rejected loudly instead of being silently ignored.
+// notSupported are valid ASL fields this interpreter does not run in
+// JSONPath states; they are rejected loudly instead of being silently ignored.
 var notSupported = map[string]string{
-	"Arguments":    "JSONata is not supported by the local interpreter yet",
-	"Output":       "JSONata is not supported by the local interpreter yet",
-	"Assign":       "variables (Assign) are not supported by the local interpreter yet",
-	"Items":        "JSONata is not supported by the local interpreter yet",
+	"Arguments":    "a JSONata field: set \"QueryLanguage\": \"JSONata\" on the state or machine",
+	"Output":       "a JSONata field: set \"QueryLanguage\": \"JSONata\" on the state or machine",
+	"Assign":       "variables (Assign) are supported in JSONata states only by the local interpreter",
+	"Items":        "a JSONata field: set \"QueryLanguage\": \"JSONata\" on the state or machine",
 	"ItemReader":   "distributed Map ItemReader is not supported locally",
 	"ResultWriter": "distributed Map ResultWriter is not supported locally",
 	"ItemBatcher":  "distributed Map ItemBatcher is not supported locally",
@@ -44,15 +44,16 @@ func (p *parser) state(prefix, name string, def map[string]any) *state {
 		p.fail(st.qname, "Type", "unknown state type %q (want Pass, Task, Choice, Wait, Succeed, Fail, Parallel or Map)", typ)
 		return st
 	}
+	if ql, _ := def["QueryLanguage"].(string); ql == "JSONata" || ql == "" && p.jsonata {
+		return p.jsonataState(st, def)
+	}
 	f := p.fields(st.qname, def, append(slices.Clone(commonFields), allowed...)...)
 	for _, k := range sortedKeys(def) {
 		if why, ok := notSupported[k]; ok && slices.Contains(allowed, k) {
 			f.fail(k, "%s", why)
 		}
 	}
-	if ql := f.str("QueryLanguage", false); ql != "" && ql != "JSONPath" {
-		f.fail("QueryLanguage", "%q is not supported by the local interpreter yet (only JSONPath)", ql)
-	}
+	p.queryLanguage(f)
 	p.transition(f, st)
 	if st.typ != typeFail {
 		st.inputPath = f.pathField("InputPath", false)
@@ -80,7 +81,7 @@ func (p *parser) state(prefix, name string, def map[string]any) *state {
 		st.resultSelector = f.template("ResultSelector")
 		st.resultPath = f.pathField("ResultPath", true)
 		st.retry = p.retriers(f)
-		st.catch = p.catchers(f)
+		st.catch = p.catchers(f, false)
 	}
 	return st
 }
@@ -208,25 +209,7 @@ func (p *parser) mapState(f *fields, st *state) {
 	if f.has("ItemsPath") {
 		st.itemsPath = f.pathExpr("ItemsPath")
 	}
-	procField := "ItemProcessor"
-	if !f.has(procField) {
-		procField = "Iterator"
-	}
-	if f.has("ItemProcessor") && f.has("Iterator") {
-		f.fail("Iterator", "use ItemProcessor (or the legacy Iterator), not both")
-	}
-	if raw, ok := f.m[procField]; !ok {
-		f.fail("ItemProcessor", "required")
-	} else if obj, ok := f.object(procField, raw); ok {
-		f.sub(procField+".", obj, "StartAt", "States", "Comment", "ProcessorConfig") // reports unknown fields
-		if cfg, ok := obj["ProcessorConfig"].(map[string]any); ok {
-			cf := f.sub(procField+".ProcessorConfig.", cfg, "Mode", "ExecutionType")
-			if mode := cf.str("Mode", false); mode != "" && mode != "INLINE" && mode != "DISTRIBUTED" {
-				cf.fail("Mode", "must be INLINE or DISTRIBUTED, got %q", mode)
-			}
-		}
-		st.processor = p.scope(st.qname+"/", obj)
-	}
+	p.mapProcessor(f, st)
 	if n, ok := f.integer("MaxConcurrency"); ok {
 		st.maxConcurrency = n
 	}
@@ -289,7 +272,7 @@ func (p *parser) retriers(f *fields) []*retrier {
 	return out
 }
 
-func (p *parser) catchers(f *fields) []*catcher {
+func (p *parser) catchers(f *fields, jsonata bool) []*catcher {
 	var out []*catcher
 	items := f.array("Catch")
 	for i, raw := range items {
@@ -298,10 +281,16 @@ func (p *parser) catchers(f *fields) []*catcher {
 		if !ok {
 			continue
 		}
-		cf := f.sub(field+".", obj, "ErrorEquals", "Next", "ResultPath", "Comment", "Assign", "Output")
-		for _, k := range []string{"Assign", "Output"} {
-			if cf.has(k) {
-				cf.fail(k, "%s", notSupported[k])
+		allowed := []string{"ErrorEquals", "Next", "Comment", "ResultPath"}
+		if jsonata {
+			allowed = []string{"ErrorEquals", "Next", "Comment", "Output", "Assign"}
+		}
+		cf := f.sub(field+".", obj, append(allowed, "Assign", "Output")...)
+		if !jsonata {
+			for _, k := range []string{"Assign", "Output"} {
+				if cf.has(k) {
+					cf.fail(k, "%s", notSupported[k])
+				}
 			}
 		}
 		c := &catcher{errorEquals: errorEquals(cf, "Catch", i == len(items)-1)}
@@ -309,7 +298,12 @@ func (p *parser) catchers(f *fields) []*catcher {
 		if c.next == "" {
 			cf.fail("Next", "required")
 		}
-		c.resultPath = cf.pathField("ResultPath", true)
+		if jsonata {
+			c.jOutput = cf.jtemplate("Output")
+			c.jAssign = cf.assign()
+		} else {
+			c.resultPath = cf.pathField("ResultPath", true)
+		}
 		out = append(out, c)
 	}
 	return out
@@ -331,4 +325,27 @@ func errorEquals(f *fields, list string, last bool) []string {
 		}
 	}
 	return names
+}
+
+// mapProcessor parses ItemProcessor (or the legacy Iterator).
+func (p *parser) mapProcessor(f *fields, st *state) {
+	procField := "ItemProcessor"
+	if !f.has(procField) {
+		procField = "Iterator"
+	}
+	if f.has("ItemProcessor") && f.has("Iterator") {
+		f.fail("Iterator", "use ItemProcessor (or the legacy Iterator), not both")
+	}
+	if raw, ok := f.m[procField]; !ok {
+		f.fail("ItemProcessor", "required")
+	} else if obj, ok := f.object(procField, raw); ok {
+		f.sub(procField+".", obj, "StartAt", "States", "Comment", "ProcessorConfig") // reports unknown fields
+		if cfg, ok := obj["ProcessorConfig"].(map[string]any); ok {
+			cf := f.sub(procField+".ProcessorConfig.", cfg, "Mode", "ExecutionType")
+			if mode := cf.str("Mode", false); mode != "" && mode != "INLINE" && mode != "DISTRIBUTED" {
+				cf.fail("Mode", "must be INLINE or DISTRIBUTED, got %q", mode)
+			}
+		}
+		st.processor = p.scope(st.qname+"/", obj)
+	}
 }

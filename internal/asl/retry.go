@@ -10,16 +10,16 @@ import (
 
 // withRetry runs a Task, Parallel or Map state, applying its Retry and
 // Catch fields to whatever error the attempt raises.
-func (r *run) withRetry(ctx context.Context, fr *frame, input any) (any, string, *Error) {
+func (r *run) withRetry(ctx context.Context, fr *frame, input any) (any, string, map[string]any, *Error) {
 	st := fr.st
 	attempts := make([]int, len(st.retry))
 	for {
-		out, err := r.attempt(ctx, fr, input)
+		out, assigned, err := r.attempt(ctx, fr, input)
 		if err == nil {
-			return out, st.next, nil
+			return out, st.next, assigned, nil
 		}
 		if err == errAborted || ctx.Err() != nil {
-			return nil, "", errAborted
+			return nil, "", nil, errAborted
 		}
 		if i := matchingRetrier(st.retry, err.Name); i >= 0 && attempts[i] < st.retry[i].maxAttempts {
 			delay := st.retry[i].delay(attempts[i])
@@ -27,7 +27,7 @@ func (r *run) withRetry(ctx context.Context, fr *frame, input any) (any, string,
 			fr.set(func(fr *frame) { fr.retryCount++ })
 			r.emit(Event{Type: StateRetried, State: st.name, Input: input, Error: err})
 			if r.clock.Sleep(ctx, delay) != nil {
-				return nil, "", errAborted
+				return nil, "", nil, errAborted
 			}
 			continue
 		}
@@ -35,27 +35,49 @@ func (r *run) withRetry(ctx context.Context, fr *frame, input any) (any, string,
 			if !errorMatches(c.errorEquals, err.Name) {
 				continue
 			}
-			errOut := map[string]any{"Error": err.Name, "Cause": err.Cause}
-			out, perr := applyResultPath(c.resultPath, input, errOut)
-			if perr != nil {
-				return nil, "", perr
+			out, assigned, cerr := r.caught(fr, c, input, err)
+			if cerr != nil {
+				return nil, "", nil, cerr
 			}
 			r.emit(Event{Type: StateCaught, State: st.name, Output: out, Error: err})
-			return out, c.next, nil
+			return out, c.next, assigned, nil
 		}
-		return nil, "", err
+		return nil, "", nil, err
 	}
 }
 
-func (r *run) attempt(ctx context.Context, fr *frame, input any) (any, *Error) {
+// caught builds a catcher's output: {"Error","Cause"} placed by ResultPath,
+// or in JSONata states the catcher's Output (default: that object) and Assign.
+func (r *run) caught(fr *frame, c *catcher, input any, err *Error) (any, map[string]any, *Error) {
+	errOut := map[string]any{"Error": err.Name, "Cause": err.Cause}
+	if !fr.st.jsonata {
+		out, perr := applyResultPath(c.resultPath, input, errOut)
+		return out, nil, perr
+	}
+	b := fr.bindings(input)
+	b.states["errorOutput"] = errOut
+	return finishJSONata(b, errOut, c.jOutput, c.jAssign)
+}
+
+func (r *run) attempt(ctx context.Context, fr *frame, input any) (any, map[string]any, *Error) {
+	var (
+		result any
+		err    *Error
+	)
 	switch fr.st.typ {
 	case typeTask:
-		return r.task(ctx, fr, input)
+		result, err = r.task(ctx, fr, input)
 	case typeParallel:
-		return r.parallel(ctx, fr, input)
+		result, err = r.parallel(ctx, fr, input)
 	default:
-		return r.mapState(ctx, fr, input)
+		result, err = r.mapState(ctx, fr, input)
 	}
+	if err != nil || !fr.st.jsonata {
+		return result, nil, err
+	}
+	b := fr.bindings(input)
+	b.states["result"] = result
+	return finishJSONata(b, result, fr.st.jOutput, fr.st.jAssign)
 }
 
 // matchingRetrier is the first retrier whose ErrorEquals names err (the

@@ -48,7 +48,7 @@ func (m *Machine) Run(ctx context.Context, input any, opts Options) (output any,
 		}
 	}
 	r.emit(Event{Type: ExecutionStarted, Input: in})
-	out, aerr := r.runScope(ctx, m.top, in)
+	out, aerr := r.runScope(ctx, m.top, in, nil)
 	if aerr == nil {
 		r.emit(Event{Type: ExecutionSucceeded, Output: out})
 		return out, nil
@@ -132,8 +132,10 @@ func (r *run) emit(ev Event) {
 	r.opts.Observer(ev)
 }
 
-// runScope runs states from sc.startAt until one ends the scope.
-func (r *run) runScope(ctx context.Context, sc *scope, input any) (any, *Error) {
+// runScope runs states from sc.startAt until one ends the scope. vars are
+// the workflow variables visible on entry; Assign in the scope changes only
+// the scope's own copy, as in Step Functions.
+func (r *run) runScope(ctx context.Context, sc *scope, input any, vars map[string]any) (any, *Error) {
 	name := sc.startAt
 	for {
 		if ctx.Err() != nil {
@@ -148,12 +150,13 @@ func (r *run) runScope(ctx context.Context, sc *scope, input any) (any, *Error) 
 			return nil, errorf(ErrTimeout, "the execution ran longer than its TimeoutSeconds (%s)", r.m.timeout)
 		}
 		st := sc.states[name]
-		fr := &frame{r: r, st: st, entered: r.clock.Now()}
+		fr := &frame{r: r, st: st, entered: r.clock.Now(), vars: vars}
 		r.emit(Event{Type: StateEntered, State: st.name, Input: input, Time: fr.entered})
-		out, next, err := r.execute(ctx, fr, input)
+		out, next, assigned, err := r.execute(ctx, fr, input)
 		if err != nil {
 			return nil, err
 		}
+		vars = withVariables(vars, assigned)
 		r.emit(Event{Type: StateExited, State: st.name, Output: out})
 		if next == "" {
 			return out, nil
@@ -171,6 +174,7 @@ type frame struct {
 	token      string
 	item       map[string]any // Map.Item while evaluating ItemSelector
 	cached     map[string]any // the context object; reset when a field above changes
+	vars       map[string]any // workflow variables (JSONata states)
 }
 
 // context builds the context object ($$) once per change of the frame.
@@ -209,14 +213,23 @@ func (fr *frame) env(input any) *env { return &env{input: input, context: fr.con
 
 // execute runs one state, returning its output and the next state ("" when
 // the scope ends).
-func (r *run) execute(ctx context.Context, fr *frame, input any) (any, string, *Error) {
+func (r *run) execute(ctx context.Context, fr *frame, input any) (out any, next string, assigned map[string]any, err *Error) {
 	st := fr.st
-	switch st.typ {
-	case typeTask, typeParallel, typeMap:
+	switch {
+	case st.typ == typeTask || st.typ == typeParallel || st.typ == typeMap:
 		return r.withRetry(ctx, fr, input)
-	case typeFail:
-		return nil, "", r.failState(fr, input)
+	case st.jsonata:
+		return r.executeJSONata(ctx, fr, input)
+	case st.typ == typeFail:
+		return nil, "", nil, r.failState(fr, input)
 	}
+	out, next, err = r.executeJSONPath(ctx, fr, input)
+	return out, next, nil, err
+}
+
+// executeJSONPath runs the JSONPath Pass, Choice, Wait and Succeed states.
+func (r *run) executeJSONPath(ctx context.Context, fr *frame, input any) (any, string, *Error) {
+	st := fr.st
 	eff, err := applyInputPath(st, fr.env(input))
 	if err != nil {
 		return nil, "", err

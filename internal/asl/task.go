@@ -33,6 +33,11 @@ func (r *run) task(ctx context.Context, fr *frame, raw any) (any, *Error) {
 			return nil, err
 		}
 	}
+	if st.jArgs != nil {
+		if eff, err = st.jArgs.evalJ(fr.bindings(raw)); err != nil {
+			return nil, err
+		}
+	}
 	req := TaskRequest{Resource: st.resource, StateName: st.name, Input: deepCopy(eff), TaskToken: fr.token, Context: fr.context()}
 	r.emit(Event{Type: TaskScheduled, State: st.name, Input: eff})
 	result, err := r.invoke(ctx, req, wait, timeout, heartbeat)
@@ -83,6 +88,16 @@ func (r *run) taskLimits(fr *frame, eff any) (timeout, heartbeat time.Duration, 
 	}
 	if st.heartbeatPath != nil {
 		if heartbeat, err = read(st.heartbeatPath, "HeartbeatSecondsPath"); err != nil {
+			return 0, 0, err
+		}
+	}
+	if st.jTimeout != nil {
+		if timeout, err = jsonataSeconds(st.jTimeout, fr.bindings(eff), "TimeoutSeconds"); err != nil {
+			return 0, 0, err
+		}
+	}
+	if st.jBeat != nil {
+		if heartbeat, err = jsonataSeconds(st.jBeat, fr.bindings(eff), "HeartbeatSeconds"); err != nil {
 			return 0, 0, err
 		}
 	}

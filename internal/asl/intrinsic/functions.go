@@ -420,3 +420,18 @@ func newUUID() string {
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
+
+// Apply runs the named intrinsic on evaluated arguments. The JSONata
+// functions Step Functions adds ($partition, $range, $hash, $parse, $uuid)
+// share these semantics and limits.
+func Apply(name string, args ...any) (any, error) {
+	fn, ok := functions[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown intrinsic function %q", name)
+	}
+	c := &Call{Name: name, fn: fn, args: make([]node, len(args))}
+	if err := c.checkArity(); err != nil {
+		return nil, err
+	}
+	return fn.eval(c, args)
+}
