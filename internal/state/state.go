@@ -105,6 +105,12 @@ func (c Condition) Holds(cur *Item) bool {
 	return true
 }
 
+// RequiresAbsent reports an IfAbsent condition.
+func (c Condition) RequiresAbsent() bool { return c.kind == condAbsent }
+
+// RequiredVersion reports the version of an IfVersion condition.
+func (c Condition) RequiredVersion() (int64, bool) { return c.version, c.kind == condVersion }
+
 func (c Condition) String() string {
 	switch c.kind {
 	case condAbsent:

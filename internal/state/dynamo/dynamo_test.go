@@ -1,0 +1,220 @@
+package dynamo_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/medic-sre/medic/internal/dispatch"
+	"github.com/medic-sre/medic/internal/state"
+	"github.com/medic-sre/medic/internal/state/dynamo"
+	"github.com/medic-sre/medic/internal/state/statetest"
+	"github.com/medic-sre/medic/internal/trigger"
+)
+
+// endpoint is dynalite's URL, started by TestMain.
+var endpoint string
+
+// TestMain runs dynalite (npm, devDependency) on a free port for the whole
+// package: the adapter is tested over DynamoDB's real JSON protocol.
+func TestMain(m *testing.M) {
+	stop, err := startDynalite()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: dynamo tests need dynalite:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	stop()
+	os.Exit(code)
+}
+
+func startDynalite() (stop func(), err error) {
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	bin := filepath.Join(root, "node_modules", ".bin", "dynalite")
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("%s is missing: run `npm ci` (or `npm install --no-save dynalite@4.0.0`) at the repository root", bin)
+	}
+	// dynalite treats --port 0 as its default 4567, so pick a free port.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--createTableMs", "0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	stop = func() { cmd.Process.Kill(); cmd.Wait() }
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "listening at") {
+				ready <- nil
+				for sc.Scan() {
+				}
+				return
+			}
+		}
+		ready <- fmt.Errorf("dynalite exited before listening")
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			stop()
+			return nil, err
+		}
+	case <-time.After(20 * time.Second):
+		stop()
+		return nil, fmt.Errorf("dynalite did not start listening within 20s")
+	}
+	endpoint = fmt.Sprintf("http://127.0.0.1:%d", port)
+	return stop, nil
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+}
+
+var tables atomic.Int64
+
+func client() *dynamodb.Client {
+	return dynamodb.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+}
+
+// newTable creates a fresh table so tests do not see each other's items.
+func newTable(t testing.TB) (*dynamodb.Client, string) {
+	c := client()
+	name := fmt.Sprintf("medic-state-%d", tables.Add(1))
+	if err := dynamo.CreateTable(context.Background(), c, name); err != nil {
+		t.Fatal(err)
+	}
+	return c, name
+}
+
+func TestConformance(t *testing.T) {
+	statetest.Run(t, func(t *testing.T, clock *statetest.Clock) state.Store {
+		c, name := newTable(t)
+		return dynamo.New(c, name, clock.Now)
+	})
+}
+
+// The TTL attribute is epoch seconds, as DynamoDB's TTL wants, rounded up
+// so TTL never removes an item still live to Medic.
+func TestTTLAttribute(t *testing.T) {
+	c, name := newTable(t)
+	s := dynamo.New(c, name, nil)
+	exp := time.Unix(1_800_000_000, 300e6)
+	ctx := context.Background()
+	if _, err := s.Put(ctx, state.Item{Key: state.Key{PK: "p", SK: "s"}, ExpiresAt: exp}, state.Always()); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: &name, Key: map[string]typesAV{
+		"pk": &avS{Value: "p"}, "sk": &avS{Value: "s"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Item["expires_at"].(*avN).Value; got != "1800000001" {
+		t.Fatalf("expires_at = %s, want 1800000001", got)
+	}
+	if got := out.Item["exp_ms"].(*avN).Value; got != "1800000000300" {
+		t.Fatalf("exp_ms = %s, want 1800000000300", got)
+	}
+	in := dynamo.CreateTableInput("x")
+	if len(in.KeySchema) != 2 || aws.ToString(in.KeySchema[0].AttributeName) != "pk" || aws.ToString(in.KeySchema[1].AttributeName) != "sk" {
+		t.Fatalf("key schema = %+v", in.KeySchema)
+	}
+}
+
+// A smaller storm through the real protocol: the consolidator's counts
+// and single action per alert hold on DynamoDB too.
+func TestConsolidatorOnDynamo(t *testing.T) {
+	c, name := newTable(t)
+	clock := statetest.NewClock()
+	cons := &dispatch.Consolidator{State: dynamo.New(c, name, clock.Now), Now: clock.Now}
+	ctx := context.Background()
+	const alerts, each = 5, 20
+	type result struct {
+		act bool
+		err error
+	}
+	results := make(chan result, alerts*each)
+	for i := 0; i < alerts*each; i++ {
+		go func() {
+			tr := trigger.Trigger{ID: fmt.Sprintf("e%d", i), Type: trigger.TypeCloudWatchAlarm, Time: clock.Now(),
+				Payload: map[string]any{"alarm_name": "disk-full", "state": "ALARM",
+					"dimensions": map[string]any{"InstanceId": fmt.Sprintf("i-%d", i%alerts)}}}
+			obs, err := cons.Observe(ctx, tr)
+			if err != nil {
+				results <- result{err: err}
+				return
+			}
+			d, err := cons.Admit(ctx, obs, dispatch.Config{Rule: "r", GroupWait: dispatch.NoWait})
+			results <- result{act: d.Act, err: err}
+		}()
+	}
+	acts := 0
+	for i := 0; i < alerts*each; i++ {
+		r := <-results
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if r.act {
+			acts++
+		}
+	}
+	if acts != alerts {
+		t.Fatalf("%d actions, want %d", acts, alerts)
+	}
+	recs, err := cons.Alerts(ctx)
+	if err != nil || len(recs) != alerts {
+		t.Fatalf("alerts = %d, %v", len(recs), err)
+	}
+	for _, r := range recs {
+		if r.Count != each {
+			t.Errorf("%s counted %d, want %d", r.Labels["InstanceId"], r.Count, each)
+		}
+	}
+}
+
+type (
+	typesAV = types.AttributeValue
+	avS     = types.AttributeValueMemberS
+	avN     = types.AttributeValueMemberN
+)
