@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/medic-sre/medic/internal/action"
+	"github.com/medic-sre/medic/internal/awssfn"
+	"github.com/medic-sre/medic/internal/engine"
+	"github.com/medic-sre/medic/internal/execution"
+	"github.com/medic-sre/medic/internal/pack"
+)
+
+func init() {
+	register(command{name: "run", summary: "run one action now (st2 run): medic run PACK.ACTION key=value ... [--aws]", run: runAction})
+}
+
+// runFlags are `medic run`'s settings beyond the local composition's.
+type runFlags struct {
+	local       localFlags
+	aws         bool
+	arns        string
+	timeout     time.Duration
+	outputS3    string
+	outputLogs  string
+	awsPollSecs int
+}
+
+func runAction(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: medic run [flags] PACK.ACTION [key=value ...]\n\nValues are cast to the action's parameter types; objects and lists are JSON.")
+		fs.PrintDefaults()
+	}
+	var rf runFlags
+	rf.local.bind(fs)
+	fs.BoolVar(&rf.aws, "aws", false, "run in the deployed stack (Step Functions) instead of locally")
+	fs.StringVar(&rf.arns, "state-machine-arns", "", "JSON file mapping state machine names to ARNs (default: env MEDIC_STATE_MACHINES, a JSON object)")
+	fs.DurationVar(&rf.timeout, "timeout", 30*time.Minute, "give up waiting after this long")
+	fs.StringVar(&rf.outputS3, "output-s3-bucket", envOr("MEDIC_OUTPUT_S3_BUCKET", ""), "S3 bucket for full SSM command output (--aws)")
+	fs.StringVar(&rf.outputLogs, "output-log-group", envOr("MEDIC_OUTPUT_LOG_GROUP", ""), "CloudWatch Logs group for full SSM command output (--aws)")
+	fs.IntVar(&rf.awsPollSecs, "aws-poll-seconds", 5, "seconds between status polls (--aws: inside the workflow and of DescribeExecution)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() < 1 {
+		fs.Usage()
+		return 2
+	}
+	ref := fs.Arg(0)
+	given, err := parseKeyValues(fs.Args()[1:])
+	if err != nil {
+		fmt.Fprintln(stderr, "medic run:", err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), rf.timeout)
+	defer cancel()
+	if rf.aws {
+		return runInAWS(ctx, rf, ref, given, stdout, stderr)
+	}
+	return runLocally(ctx, rf, ref, given, stdout, stderr)
+}
+
+// parseKeyValues reads st2-style key=value arguments. A value that looks
+// like a JSON object or list is decoded, so object and array parameters can
+// be given; everything else stays a string for ResolveParams to cast.
+func parseKeyValues(args []string) (map[string]any, error) {
+	out := map[string]any{}
+	for _, arg := range args {
+		key, val, ok := strings.Cut(arg, "=")
+		if !ok || key == "" {
+			return nil, fmt.Errorf("argument %q: want key=value", arg)
+		}
+		if _, dup := out[key]; dup {
+			return nil, fmt.Errorf("parameter %q given twice", key)
+		}
+		var v any = val
+		if t := strings.TrimSpace(val); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") {
+			if err := json.Unmarshal([]byte(t), &v); err != nil {
+				return nil, fmt.Errorf("parameter %q: value is not valid JSON: %v", key, err)
+			}
+		}
+		out[key] = v
+	}
+	return out, nil
+}
+
+// resolve finds the action and turns the arguments into its plan, exactly
+// as the engine does for a rule: ResolveParams, then action.Build.
+func resolve(packs *pack.Set, ref string, given map[string]any, s action.Settings) (*pack.Action, map[string]any, action.Plan, error) {
+	a, ok := packs.Action(ref)
+	if !ok {
+		return nil, nil, action.Plan{}, fmt.Errorf("action %q not found (try `medic pack validate` to list problems)", ref)
+	}
+	params, err := a.ResolveParams(given)
+	if err != nil {
+		return nil, nil, action.Plan{}, fmt.Errorf("action %s: %v", ref, err)
+	}
+	plan, err := action.Build(a, params, s)
+	if err != nil {
+		return nil, nil, action.Plan{}, err
+	}
+	return a, params, plan, nil
+}
+
+func newRunRecord(a *pack.Action, params map[string]any, plan action.Plan) *execution.Record {
+	now := time.Now()
+	rec := &execution.Record{
+		ID:           engine.ExecutionName("run."+a.Ref, now.Format(time.RFC3339Nano)),
+		StateMachine: plan.StateMachine,
+		Action:       a.Ref,
+		Params:       a.MaskSecrets(params),
+		Started:      now,
+	}
+	rec.Add(now, "action", a.Ref, fmt.Sprintf("%v", rec.Params))
+	return rec
+}
+
+func runLocally(ctx context.Context, rf runFlags, ref string, given map[string]any, stdout, stderr io.Writer) int {
+	local, err := rf.local.open(stdout, newLogger(stderr, "error"))
+	if err != nil {
+		fmt.Fprintln(stderr, "medic run:", err)
+		return 1
+	}
+	a, params, plan, err := resolve(local.Packs, ref, given, action.Settings{PollSeconds: rf.local.poll})
+	if err != nil {
+		fmt.Fprintln(stderr, "medic run:", err)
+		return 2
+	}
+	rec := newRunRecord(a, params, plan)
+	if err := local.Starter.Start(ctx, rec, plan.Input); err != nil {
+		fmt.Fprintln(stderr, "medic run:", err)
+		return 1
+	}
+	local.Starter.Wait() // the console prints the timeline as it happens
+	if rec.Status != execution.Succeeded {
+		return 1
+	}
+	return 0
+}
+
+func runInAWS(ctx context.Context, rf runFlags, ref string, given map[string]any, stdout, stderr io.Writer) int {
+	machines, err := stateMachineARNs(rf.arns)
+	if err != nil {
+		fmt.Fprintln(stderr, "medic run:", err)
+		return 2
+	}
+	packs, err := pack.LoadDir(rf.local.packs)
+	if err != nil {
+		fmt.Fprintln(stderr, "medic run:", err)
+		return 2
+	}
+	settings := action.Settings{PollSeconds: rf.awsPollSecs, OutputS3Bucket: rf.outputS3, CloudWatchLogGroup: rf.outputLogs}
+	a, params, plan, err := resolve(packs, ref, given, settings)
+	if err != nil {
+		fmt.Fprintln(stderr, "medic run:", err)
+		return 2
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "medic run: AWS configuration:", err)
+		return 1
+	}
+	client := sfn.NewFromConfig(cfg)
+	rec := newRunRecord(a, params, plan)
+	arn, err := (&awssfn.Starter{API: client, Machines: machines}).StartNamed(ctx, plan.StateMachine, rec.ID, plan.Input)
+	if err != nil {
+		fmt.Fprintln(stderr, "medic run:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "── execution %s (state machine %s)\n   %s\n", rec.ID, plan.StateMachine, arn)
+	last := ""
+	w := &awssfn.Watcher{API: client, Poll: time.Duration(rf.awsPollSecs) * time.Second, OnPoll: func(o awssfn.Outcome) {
+		if o.Status != last {
+			fmt.Fprintf(stdout, "  %+9s  %s\n", time.Since(rec.Started).Round(time.Second), o.Status)
+			last = o.Status
+		}
+	}}
+	o, err := w.Wait(ctx, arn)
+	if err != nil {
+		fmt.Fprintln(stderr, "medic run:", err)
+		return 1
+	}
+	return reportOutcome(stdout, o)
+}
+
+func reportOutcome(stdout io.Writer, o awssfn.Outcome) int {
+	fmt.Fprintf(stdout, "── execution ended: %s after %s\n", o.Status, o.Stop.Sub(o.Start).Round(time.Second))
+	if o.Error != "" {
+		fmt.Fprintf(stdout, "   %s: %s\n", o.Error, o.Cause)
+	}
+	if o.Output != nil {
+		b, _ := json.MarshalIndent(o.Output, "   ", "  ")
+		fmt.Fprintf(stdout, "   output: %s\n", b)
+	}
+	if o.Status != "SUCCEEDED" {
+		return 1
+	}
+	return 0
+}
+
+// stateMachineARNs reads the name → ARN map from a file or from the
+// environment (MEDIC_STATE_MACHINES, as the deployed Lambdas get it).
+func stateMachineARNs(path string) (map[string]string, error) {
+	var raw []byte
+	source := "MEDIC_STATE_MACHINES"
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		raw, source = b, path
+	} else {
+		raw = []byte(os.Getenv("MEDIC_STATE_MACHINES"))
+	}
+	if len(strings.TrimSpace(string(raw))) == 0 {
+		return nil, errors.New("--aws needs the deployed state machine ARNs: --state-machine-arns FILE or env MEDIC_STATE_MACHINES (JSON: {\"run-command\": \"arn:aws:states:...\"})")
+	}
+	var m map[string]string
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("%s: want a JSON object of state machine name to ARN: %v", source, err)
+	}
+	return m, nil
+}
