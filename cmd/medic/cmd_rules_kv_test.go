@@ -71,7 +71,7 @@ func TestPackValidate(t *testing.T) {
 		t.Errorf("good: exit %d\n%s", code, out)
 	}
 	code, out, _ = run(t, "pack", "validate", "../../internal/pack/testdata/bad")
-	if code != 1 || !strings.Contains(out, "rules/bad_rule.yaml:6: criteria.trigger.state.type: unknown operator") || !strings.Contains(out, "24 problem(s)") {
+	if code != 1 || !strings.Contains(out, "rules/bad_rule.yaml:6: criteria.trigger.state.type: unknown operator") || !strings.Contains(out, "27 problem(s)") {
 		t.Errorf("bad: exit %d\n%s", code, out)
 	}
 }

@@ -94,6 +94,7 @@ func parseParam(file, name string, n *yaml.Node, ps *problems) *Param {
 		return nil
 	}
 	p := &Param{}
+	defaultLine := n.Line
 	known := map[string]bool{}
 	for _, f := range paramFields {
 		known[f] = true
@@ -120,7 +121,7 @@ func parseParam(file, name string, n *yaml.Node, ps *problems) *Param {
 			if err != nil {
 				ps.add(file, v.Line, fieldName, "%v", err)
 			}
-			p.Default, p.HasDefault = val, true
+			p.Default, p.HasDefault, defaultLine = val, true, f.key.Line
 		case "enum":
 			val, err := rule.DecodeValue(v)
 			list, ok := val.([]any)
@@ -142,8 +143,11 @@ func parseParam(file, name string, n *yaml.Node, ps *problems) *Param {
 		}
 	}
 	if p.HasDefault && p.Default != nil {
-		if _, err := castParam(p.Type, p.Default); err != nil {
-			ps.add(file, n.Line, name+".default", "%v", err)
+		cast, err := castParam(p.Type, p.Default)
+		if err != nil {
+			ps.add(file, defaultLine, name+".default", "%v", err)
+		} else if len(p.Enum) > 0 && !inEnum(cast, p.Enum) {
+			ps.add(file, defaultLine, name+".default", "%s is not one of the enum %s", showValue(cast), showValue(p.Enum))
 		}
 	}
 	return p

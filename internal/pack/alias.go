@@ -3,6 +3,7 @@ package pack
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -145,6 +146,7 @@ func parseMessage(file, name string, n *yaml.Node, m *Message, ps *problems) {
 
 // aliasPattern is one compiled representation.
 type aliasPattern struct {
+	source   string
 	re       *regexp.Regexp
 	params   []string
 	defaults map[string]string
@@ -158,7 +160,7 @@ var placeholder = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:=\s*(
 // make the last one take the rest, up to trailing key=value pairs); a
 // parameter with a default may be left out with the space before it.
 func compileFormat(rep string) (*aliasPattern, error) {
-	p := &aliasPattern{defaults: map[string]string{}}
+	p := &aliasPattern{source: rep, defaults: map[string]string{}}
 	var b strings.Builder
 	b.WriteString(`(?s)^\s*`)
 	locs := placeholder.FindAllStringSubmatchIndex(rep, -1)
@@ -277,6 +279,18 @@ func (s *Set) validateAlias(al *Alias, ps *problems) {
 	for _, name := range sortedKeys(al.ImmutableParameters) {
 		if _, ok := act.Parameters[name]; !ok {
 			ps.add(al.File, al.Lines["immutable_parameters"], "immutable_parameters."+name, "not a parameter of %s", act.Ref)
+		}
+	}
+	// A command matching a representation must be able to run: every
+	// required parameter without a default comes from the command or the
+	// alias itself.
+	for _, p := range al.patterns {
+		for _, name := range sortedKeys(act.Parameters) {
+			param := act.Parameters[name]
+			_, fixed := al.ImmutableParameters[name]
+			if param.Required && !param.HasDefault && !fixed && !slices.Contains(p.params, name) {
+				ps.add(al.File, al.Lines["formats"], "formats", "%q never sets %s's required parameter %s", p.source, act.Ref, name)
+			}
 		}
 	}
 }

@@ -60,7 +60,10 @@ func TestLoadDirReportsEveryProblemWithFileLineField(t *testing.T) {
 	}
 	want := []string{
 		"actions/act.yaml:5: parameters.target.type: unknown type \"strin\"",
-		"actions/act.yaml:7: parameters.count.default: want an integer, got \"many\"",
+		"actions/act.yaml:8: parameters.count.default: want an integer, got \"many\"",
+		"actions/act.yaml:19: parameters.mode.default: \"c\" is not one of the enum [\"a\",\"b\"]",
+		"aliases/a.yaml:3: formats: \"do {{thing}}\" never sets broken.act's required parameter needed",
+		"policies/p2.yaml:4: parameters.attributes: \"host\" is not a parameter of broken.act",
 		"aliases/a.yaml:3: formats: parameter {{thing}} is not a parameter of broken.act",
 		"policies/p.yaml:3: policy_type: unknown policy type \"action.throttle\"",
 		"rules/bad_rule.yaml:4: trigger.type: unknown trigger type \"aws.cloudwatch.nope\"",

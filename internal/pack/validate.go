@@ -42,9 +42,7 @@ func (s *Set) validate(ps *problems) {
 		s.validateAlias(al, ps)
 	}
 	for _, pol := range s.Policies() {
-		if _, ok := s.Action(pol.ResourceRef); !ok && pol.ResourceRef != "" {
-			ps.add(pol.File, pol.Lines["resource_ref"], "resource_ref", "unknown action %q", pol.ResourceRef)
-		}
+		s.validatePolicy(pol, ps)
 	}
 }
 
@@ -100,6 +98,22 @@ func (s *Set) Annotate(r *rule.Rule) {
 	for name, p := range a.Parameters {
 		if p.Secret {
 			r.SecretParams[name] = true
+		}
+	}
+}
+
+func (s *Set) validatePolicy(pol *Policy, ps *problems) {
+	if pol.ResourceRef == "" {
+		return
+	}
+	a, ok := s.Action(pol.ResourceRef)
+	if !ok {
+		ps.add(pol.File, pol.Lines["resource_ref"], "resource_ref", "unknown action %q", pol.ResourceRef)
+		return
+	}
+	for _, attr := range pol.Attributes {
+		if _, ok := a.Parameters[attr]; !ok {
+			ps.add(pol.File, pol.Lines["parameters"], "parameters.attributes", "%q is not a parameter of %s", attr, a.Ref)
 		}
 	}
 }
