@@ -24,6 +24,9 @@ var environment = func() *exec.Environment {
 	}
 	env.Context = gonja.DefaultContext.Inherit()
 	env.Context.Set("range", rangeFunction)
+	for name, fn := range versionFilters {
+		st2Filters[name] = fn
+	}
 	for name, fn := range st2Filters {
 		if err := env.Filters.Replace(name, fn); err != nil {
 			if err := env.Filters.Register(name, fn); err != nil {

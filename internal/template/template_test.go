@@ -48,6 +48,16 @@ func TestRenderNativeAndText(t *testing.T) {
 		{"{{ 'None' | use_none }}", nil},
 		{"{{ st2kv.system.key | decrypt_kv }}", "v1"},
 		{"{{ trigger.tags | join(',') }}", "a,b"},
+		{"{{ '1.2.3' | version_compare('1.10.0') }}", -1},
+		{"{{ '2.0.0' | version_more_than('1.9.9') }}", true},
+		{"{{ '1.0.0-rc1' | version_less_than('1.0.0') }}", true},
+		{"{{ 'v1.2.3' | version_equal('1.2.3') }}", true},
+		{"{{ '1.2.3' | version_match('>=1.2.0') }}", true},
+		{"{{ '1.2.3' | version_match('<1.2.0') }}", false},
+		{"{{ '1.2.3' | version_bump_major }}", "2.0.0"},
+		{"{{ '1.2.3' | version_bump_minor }}", "1.3.0"},
+		{"{{ '1.2.3' | version_bump_patch }}", "1.2.4"},
+		{"{{ '1.2.3' | version_strip_patch }}", "1.2"},
 		// Datastore values are plain strings: compare, test, filter them.
 		{"{{ st2kv.system.key == 'v1' }}", true},
 		{"{{ st2kv.system.key in ['v1', 'v2'] }}", true},
@@ -100,7 +110,7 @@ func same(a, b any) bool {
 
 func TestRenderErrors(t *testing.T) {
 	for _, src := range []string{"{{ trigger.count", "{{ foo( }}", "{% if %}", "{{ trigger.missing.deeper }}",
-		"{{ 'x' | no_such_filter }}", "{% include 'https://gh.ali360.cloudns.ch/etc/passwd' %}", "{{ 'x' | regex_match('(') }}"} {
+		"{{ 'x' | no_such_filter }}", "{{ '1.2' | version_bump_major }}", "{{ '1.2.3' | version_match('~1') }}", "{% include 'https://gh.ali360.cloudns.ch/etc/passwd' %}", "{{ 'x' | regex_match('(') }}"} {
 		if _, err := Render(src, testContext()); err == nil {
 			t.Errorf("%q: want an error", src)
 		} else if !strings.Contains(err.Error(), "template") && !strings.Contains(err.Error(), "regex") {
