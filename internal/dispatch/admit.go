@@ -241,7 +241,7 @@ func (c *Consolidator) flush(ctx context.Context, id string, now time.Time) (Flu
 		if now.Before(g.NextFlush) {
 			return false, nil // another caller took this flush
 		}
-		firing := g.firing()
+		firing := g.Firing()
 		if len(firing) == 0 {
 			it.ExpiresAt = now
 			return true, nil
@@ -263,7 +263,7 @@ func (c *Consolidator) flush(ctx context.Context, id string, now time.Time) (Flu
 	}
 	fp, m := g.representative(prev)
 	f := Flush{Rule: g.Rule, Trigger: m.Trigger}
-	for _, afp := range g.firing() {
+	for _, afp := range g.Firing() {
 		mm := g.Members[afp]
 		f.Alerts = append(f.Alerts, alert.Alert{Fingerprint: afp, Labels: mm.Labels, Status: mm.Status, At: mm.Since})
 	}

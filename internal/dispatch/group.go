@@ -46,7 +46,8 @@ type Member struct {
 // Key is the group's readable name: rule and grouping labels.
 func (g *Group) Key() string { return g.Rule + alert.Summary(g.Labels) }
 
-func (g *Group) firing() []string {
+// Firing lists the fingerprints of the firing members, sorted.
+func (g *Group) Firing() []string {
 	var fps []string
 	for fp, m := range g.Members {
 		if m.Status == alert.Firing {
@@ -62,7 +63,7 @@ func (g *Group) firing() []string {
 func (g *Group) claim(now time.Time) map[string]bool {
 	prev := g.Notified
 	g.Notified = map[string]bool{}
-	for _, fp := range g.firing() {
+	for _, fp := range g.Firing() {
 		g.Notified[fp] = true
 	}
 	g.Seq++
@@ -75,7 +76,7 @@ func (g *Group) claim(now time.Time) map[string]bool {
 // alert that the group has not acted on yet, else the newest firing one.
 func (g *Group) representative(prev map[string]bool) (string, *Member) {
 	var best string
-	for _, fp := range g.firing() {
+	for _, fp := range g.Firing() {
 		if best == "" {
 			best = fp
 			continue
@@ -221,7 +222,7 @@ func (c *Consolidator) resolveMember(ctx context.Context, id, fp string) error {
 		if err := encodeGroup(it, g); err != nil {
 			return false, err
 		}
-		if len(g.firing()) == 0 {
+		if len(g.Firing()) == 0 {
 			it.ExpiresAt = now // closed: absent from now on
 		}
 		return true, nil

@@ -346,3 +346,13 @@ func (l *Local) locked(pk string, fn func() error) error {
 	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	return fn()
 }
+
+// LocalSubdir is where, under Medic's state directory (--state, default
+// $MEDIC_STATE_DIR or .medic), the consolidation store lives.
+const LocalSubdir = "consolidation"
+
+// OpenStateDir opens the consolidation store of a Medic state directory:
+// the one `medic serve` and the CLI share.
+func OpenStateDir(stateDir string) (*Local, error) {
+	return OpenLocal(filepath.Join(stateDir, LocalSubdir), nil)
+}
