@@ -22,6 +22,11 @@ func (r *run) withRetry(ctx context.Context, fr *frame, input any) (any, string,
 			return nil, "", nil, errAborted
 		}
 		if i := matchingRetrier(st.retry, err.Name); i >= 0 && attempts[i] < st.retry[i].maxAttempts {
+			// Retries count against the transition bound too, so a huge
+			// MaxAttempts on a virtual clock cannot spin for ever.
+			if r.steps.Add(1) > r.maxStep {
+				return nil, "", nil, errorf(ErrRuntime, "more than %d state transitions and retries: is there an endless loop?", r.maxStep)
+			}
 			delay := st.retry[i].delay(attempts[i])
 			attempts[i]++
 			fr.set(func(fr *frame) { fr.retryCount++ })
