@@ -48,6 +48,8 @@ func httpPlan(a *pack.Action, params map[string]any, s Settings) (Plan, error) {
 	}
 	return Plan{StateMachine: MachineHTTPRequest, Input: map[string]any{
 		"request": req,
-		"notify":  map[string]any{"action": a.Ref, "url": raw, "method": method},
+		// The notification shows where, not the credentials or the query
+		// (which may carry tokens).
+		"notify": map[string]any{"action": a.Ref, "url": u.Scheme + "://" + u.Host + u.Path, "method": method},
 	}}, nil
 }

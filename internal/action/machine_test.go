@@ -24,7 +24,7 @@ var testSubs = map[string]string{
 // a virtual clock (settleClock), so runs are fast and deterministic.
 type harness struct {
 	t        *testing.T
-	lib      *workflow.Library
+	libs     []*workflow.Library
 	tasks    *localtask.Handler
 	mu       sync.Mutex
 	notified []map[string]any
@@ -33,11 +33,14 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	lib, err := workflow.LoadLibrary("../../statemachines", testSubs)
-	if err != nil {
-		t.Fatal(err)
+	h := &harness{t: t}
+	for _, dir := range machineDirs {
+		lib, err := workflow.LoadLibrary(dir, testSubs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.libs = append(h.libs, lib)
 	}
-	h := &harness{t: t, lib: lib}
 	h.tasks = &localtask.Handler{SSM: &localtask.SSM{Dir: t.TempDir()}, Functions: map[string]localtask.Function{
 		"medic-notify": func(_ context.Context, p any) (any, error) {
 			h.mu.Lock()
@@ -78,12 +81,24 @@ func (c settleClock) Sleep(ctx context.Context, d time.Duration) error {
 	return c.VirtualClock.Sleep(ctx, d)
 }
 
+// machineDirs are where state machines live: statemachines/ and, until
+// the local composition maps their placeholders, statemachines/pending/.
+var machineDirs = []string{"../../statemachines", "../../statemachines/pending"}
+
+func (h *harness) machine(name string) *asl.Machine {
+	h.t.Helper()
+	for _, lib := range h.libs {
+		if m, ok := lib.Machine(name); ok {
+			return m
+		}
+	}
+	h.t.Fatalf("no state machine %q", name)
+	return nil
+}
+
 func (h *harness) run(p Plan) (map[string]any, error) {
 	h.t.Helper()
-	m, ok := h.lib.Machine(p.StateMachine)
-	if !ok {
-		h.t.Fatalf("no state machine %q", p.StateMachine)
-	}
+	m := h.machine(p.StateMachine)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := m.Run(ctx, p.Input, asl.Options{Tasks: h, Clock: settleClock{asl.NewVirtualClock(time.Unix(0, 0)), h}, ExecutionName: "test"})

@@ -106,8 +106,11 @@ func TestShippedActionsBuildPlansForExistingMachines(t *testing.T) {
 		"core.notify":               {"message": "hi"},
 		"core.ask":                  {"question": "restart?"},
 	}
-	machines, _ := filepath.Glob("../../statemachines/*.asl.json")
-	machines = append(machines, heldMachines()...)
+	var machines []string
+	for _, dir := range machineDirs {
+		found, _ := filepath.Glob(filepath.Join(dir, "*.asl.json"))
+		machines = append(machines, found...)
+	}
 	exists := map[string]bool{}
 	for _, m := range machines {
 		exists[strings.TrimSuffix(filepath.Base(m), ".asl.json")] = true
@@ -131,10 +134,6 @@ func TestShippedActionsBuildPlansForExistingMachines(t *testing.T) {
 		}
 	}
 }
-
-// heldMachines lists machines kept outside statemachines/ until the local
-// composition maps their placeholders (none when they have moved in).
-func heldMachines() []string { return []string{"http-request.asl.json", "ask-approval.asl.json"} }
 
 func runShipped(t *testing.T, h *harness, ref string, given map[string]any) (map[string]any, error) {
 	t.Helper()
@@ -178,7 +177,7 @@ func TestKillProcessStopsOnlyTheRunaway(t *testing.T) {
 	time.Sleep(time.Second) // let ps see the CPU use
 	h := newHarness(t)
 	if _, err := runShipped(t, h, "linux.kill_process", map[string]any{
-		"target": "localhost", "process": "medicrunaway", "min_cpu_percent": 30, "settle_seconds": 1,
+		"target": "localhost", "process": "medicrunaway", "min_cpu_percent": 2, "settle_seconds": 1,
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -301,8 +300,7 @@ func runAWS(t *testing.T, f *fakeAWS, ref string, given map[string]any) (any, er
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t)
-	m, _ := h.lib.Machine(plan.StateMachine)
+	m := newHarness(t).machine(plan.StateMachine)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return m.Run(ctx, plan.Input, asl.Options{Tasks: f, Clock: asl.NewVirtualClock(time.Unix(0, 0))})
@@ -376,5 +374,50 @@ func TestCoreNotifyReachesTheNotifyFunction(t *testing.T) {
 	}
 	if n := h.lastNotice(); n["kind"] != "message" || n["message"] != "disk cleaned" || n["severity"] != "warning" {
 		t.Fatalf("notice %v", n)
+	}
+}
+
+func TestCoreAskWaitsForTheDecision(t *testing.T) {
+	cases := []struct {
+		answer  func(hub *asl.TokenHub, token string)
+		timeout int
+		wantErr string
+	}{
+		{func(hub *asl.TokenHub, token string) {
+			hub.Success(token, map[string]any{"approved": true, "by": "U1"})
+		}, 60, ""},
+		{func(hub *asl.TokenHub, token string) { hub.Failure(token, "Medic.ApprovalRejected", "no") }, 60, "Medic.ApprovalRejected"},
+		{func(*asl.TokenHub, string) {}, 1, "Medic.ApprovalExpired"},
+	}
+	for _, c := range cases {
+		h := newHarness(t)
+		hub := asl.NewTokenHub()
+		var request map[string]any
+		h.tasks.Functions["medic-approval"] = func(_ context.Context, p any) (any, error) {
+			request = p.(map[string]any)
+			c.answer(hub, request["token"].(string))
+			return map[string]any{}, nil
+		}
+		a, _ := shippedPacks(t).Action("core.ask")
+		params, err := a.ResolveParams(map[string]any{"question": "restart nginx?", "approvers": []any{"S_SRE"}, "timeout_seconds": c.timeout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := Build(a, params, Settings{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := h.machine(plan.StateMachine).Run(context.Background(), plan.Input, asl.Options{Tasks: h, Tokens: hub, ExecutionName: "ask-1"})
+		var aerr *asl.Error
+		switch {
+		case c.wantErr == "" && (err != nil || out.(map[string]any)["decision"].(map[string]any)["by"] != "U1"):
+			t.Errorf("approval: %v %v", out, err)
+		case c.wantErr != "" && (!errors.As(err, &aerr) || aerr.Name != c.wantErr):
+			t.Errorf("want %s, got %v", c.wantErr, err)
+		}
+		if request["action"] != "core.ask" || request["execution"] != "ask-1" || request["params"].(map[string]any)["question"] != "restart nginx?" ||
+			!reflect.DeepEqual(request["approvers"], []any{"S_SRE"}) {
+			t.Errorf("approval request %v", request)
+		}
 	}
 }
