@@ -81,8 +81,7 @@ func (m *Machine) newRun(input any, opts Options) *run {
 	}
 	name := opts.ExecutionName
 	if name == "" {
-		tok, _ := NewTokenHub().newToken()
-		name = tok[:32]
+		name = randomHex(16)
 	}
 	machine := opts.MachineName
 	if machine == "" {

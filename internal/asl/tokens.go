@@ -34,9 +34,7 @@ func NewTokenHub() *TokenHub { return &TokenHub{waiting: map[string]*tokenWait{}
 // newToken registers a fresh token before the task runs, so an answer that
 // arrives while the task is still being invoked is not lost.
 func (h *TokenHub) newToken() (string, *tokenWait) {
-	var b [24]byte
-	rand.Read(b[:]) // documented never to fail
-	token := hex.EncodeToString(b[:])
+	token := randomHex(24)
 	w := &tokenWait{result: make(chan tokenResult, 1), heartbeat: make(chan struct{}, 1)}
 	h.mu.Lock()
 	h.waiting[token] = w
@@ -99,6 +97,13 @@ func (h *TokenHub) Heartbeat(token string) error {
 	default:
 	}
 	return nil
+}
+
+// randomHex returns n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // documented never to fail
+	return hex.EncodeToString(b)
 }
 
 // Waiting lists the tokens tasks are waiting on, sorted.
