@@ -137,7 +137,7 @@ func (f *fakeSilences) Expire(_ context.Context, id string) error {
 }
 
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	h        *Handler
 	srv      *httptest.Server
 	slack    *slackfake.Fake
@@ -147,7 +147,7 @@ type env struct {
 	logs     *bytes.Buffer
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	packs, err := pack.LoadDir("testdata/packs")
 	if err != nil {
