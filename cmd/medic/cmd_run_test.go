@@ -142,3 +142,15 @@ func TestRunInAWSStartsAndFollowsTheExecution(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseKeyValues(f *testing.F) {
+	f.Add("cmd=echo hi", `env={"A":"1"}`)
+	f.Add("=x", "a")
+	f.Add("k=[1,2", "k=v")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		got, err := parseKeyValues([]string{a, b})
+		if err == nil && len(got) != 2 {
+			t.Fatalf("%q %q: %v", a, b, got)
+		}
+	})
+}
