@@ -42,8 +42,8 @@ var paramFields = []string{"type", "description", "required", "default", "enum",
 var paramTypes = map[string]bool{"string": true, "integer": true, "number": true, "boolean": true,
 	"array": true, "object": true, "null": true}
 
-func parseAction(path, packName string, ps *problems) *Action {
-	d, ok := readDoc(path, actionFields, ps)
+func parseAction(path string, data []byte, packName string, ps *problems) *Action {
+	d, ok := parseDoc(path, data, actionFields, ps)
 	if !ok {
 		return nil
 	}

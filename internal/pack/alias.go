@@ -40,8 +40,8 @@ type Message struct {
 var aliasFields = []string{"name", "pack", "ref", "description", "enabled", "action_ref", "formats", "ack",
 	"result", "extra", "immutable_parameters", "uid", "id", "metadata_file"}
 
-func parseAlias(path, packName string, ps *problems) *Alias {
-	d, ok := readDoc(path, aliasFields, ps)
+func parseAlias(path string, data []byte, packName string, ps *problems) *Alias {
+	d, ok := parseDoc(path, data, aliasFields, ps)
 	if !ok {
 		return nil
 	}

@@ -6,7 +6,9 @@ package pack
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -38,9 +40,20 @@ var packFields = []string{"ref", "name", "description", "version", "author", "em
 // nil, is a rule.Problems listing every problem found; the returned Set then
 // holds what could be loaded.
 func LoadDir(dir string) (*Set, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
+	if _, err := os.ReadDir(dir); err != nil {
 		return nil, fmt.Errorf("packs: %w", err)
+	}
+	return LoadFS(os.DirFS(dir), dir)
+}
+
+// LoadFS loads packs from a file system, e.g. packs embedded in a Lambda
+// binary with go:embed. name prefixes file names in problems (and in the
+// File fields), as the directory did for LoadDir.
+func LoadFS(fsys fs.FS, name string) (*Set, error) {
+	src := source{fsys: fsys, root: name}
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("packs: %s: %w", name, err)
 	}
 	s := &Set{actions: map[string]*Action{}}
 	var ps problems
@@ -48,7 +61,7 @@ func LoadDir(dir string) (*Set, error) {
 		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		if p := loadPack(filepath.Join(dir, e.Name()), &ps); p != nil {
+		if p := loadPack(src, e.Name(), &ps); p != nil {
 			s.Packs = append(s.Packs, p)
 		}
 	}
@@ -67,18 +80,56 @@ func LoadDir(dir string) (*Set, error) {
 	return s, nil
 }
 
-func loadPack(dir string, ps *problems) *Pack {
-	meta := filepath.Join(dir, "pack.yaml")
-	if _, err := os.Stat(meta); err != nil {
+// source is where packs are read from; file names shown to people are
+// root joined with the path inside fsys.
+type source struct {
+	fsys fs.FS
+	root string
+}
+
+func (s source) show(rel string) string { return filepath.Join(s.root, filepath.FromSlash(rel)) }
+
+// yamlFiles lists *.yaml and *.yml in dir, sorted; a missing dir is empty.
+func (s source) yamlFiles(dir string) []string {
+	entries, err := fs.ReadDir(s.fsys, dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		ext := path.Ext(e.Name())
+		if !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
+			out = append(out, path.Join(dir, e.Name()))
+		}
+	}
+	return out
+}
+
+// each reads every YAML file of one kind (rules, actions, ...) of a pack.
+func (s source) each(dir string, ps *problems, parse func(file string, data []byte)) {
+	for _, rel := range s.yamlFiles(dir) {
+		data, err := fs.ReadFile(s.fsys, rel)
+		if err != nil {
+			ps.add(s.show(rel), 0, "", "%v", err)
+			continue
+		}
+		parse(s.show(rel), data)
+	}
+}
+
+func loadPack(src source, dir string, ps *problems) *Pack {
+	meta := src.show(path.Join(dir, "pack.yaml"))
+	data, err := fs.ReadFile(src.fsys, path.Join(dir, "pack.yaml"))
+	if err != nil {
 		ps.add(meta, 0, "", "missing: every pack folder needs a pack.yaml")
 		return nil
 	}
-	d, ok := readDoc(meta, packFields, ps)
+	d, ok := parseDoc(meta, data, packFields, ps)
 	if !ok {
 		return nil
 	}
 	p := &Pack{
-		Dir:         dir,
+		Dir:         src.show(dir),
 		Ref:         d.str("ref", ps),
 		Name:        d.str("name", ps),
 		Description: d.str("description", ps),
@@ -96,54 +147,33 @@ func loadPack(dir string, ps *problems) *Pack {
 	}
 	if p.Ref == "" {
 		ps.add(meta, 1, "ref", "is required (or name)")
-		p.Ref = filepath.Base(dir)
+		p.Ref = dir
 	}
-	if p.Ref != filepath.Base(dir) {
-		ps.add(meta, d.line("ref"), "ref", "%q does not match the folder name %q", p.Ref, filepath.Base(dir))
+	if p.Ref != dir {
+		ps.add(meta, d.line("ref"), "ref", "%q does not match the folder name %q", p.Ref, dir)
 	}
-	for _, f := range yamlFiles(filepath.Join(dir, "actions")) {
-		if a := parseAction(f, p.Ref, ps); a != nil {
+	src.each(path.Join(dir, "actions"), ps, func(file string, data []byte) {
+		if a := parseAction(file, data, p.Ref, ps); a != nil {
 			p.Actions = append(p.Actions, a)
 		}
-	}
-	for _, f := range yamlFiles(filepath.Join(dir, "rules")) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			ps.add(f, 0, "", "%v", err)
-			continue
-		}
-		if r := ParseRule(f, data, p.Ref, ps); r != nil {
+	})
+	src.each(path.Join(dir, "rules"), ps, func(file string, data []byte) {
+		if r := ParseRule(file, data, p.Ref, ps); r != nil {
 			ps.addAll(r.Compile())
 			p.Rules = append(p.Rules, r)
 		}
-	}
-	for _, f := range yamlFiles(filepath.Join(dir, "aliases")) {
-		if a := parseAlias(f, p.Ref, ps); a != nil {
+	})
+	src.each(path.Join(dir, "aliases"), ps, func(file string, data []byte) {
+		if a := parseAlias(file, data, p.Ref, ps); a != nil {
 			p.Aliases = append(p.Aliases, a)
 		}
-	}
-	for _, f := range yamlFiles(filepath.Join(dir, "policies")) {
-		if pol := parsePolicy(f, p.Ref, ps); pol != nil {
+	})
+	src.each(path.Join(dir, "policies"), ps, func(file string, data []byte) {
+		if pol := parsePolicy(file, data, p.Ref, ps); pol != nil {
 			p.Policies = append(p.Policies, pol)
 		}
-	}
+	})
 	return p
-}
-
-// yamlFiles lists *.yaml and *.yml in dir, sorted; a missing dir is empty.
-func yamlFiles(dir string) []string {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, e := range entries {
-		ext := filepath.Ext(e.Name())
-		if !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
-			out = append(out, filepath.Join(dir, e.Name()))
-		}
-	}
-	return out
 }
 
 func (s *Set) index(ps *problems) {

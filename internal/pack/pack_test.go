@@ -2,8 +2,11 @@ package pack
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/medic-sre/medic/internal/kv"
 	"github.com/medic-sre/medic/internal/rule"
@@ -268,4 +271,31 @@ func TestExplainMasksSecretParams(t *testing.T) {
 		return
 	}
 	t.Fatal("no rule fired")
+}
+
+func TestLoadFS(t *testing.T) {
+	s, err := LoadFS(os.DirFS("testdata/good"), "embedded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := s.Action("ops.restart"); !ok || a.File != filepath.Join("embedded", "ops", "actions", "restart.yaml") {
+		t.Errorf("action from FS: %+v", a)
+	}
+	mem := fstest.MapFS{
+		"web/pack.yaml":       {Data: []byte("ref: web\n")},
+		"web/rules/bad.yaml":  {Data: []byte("name: bad\nenabled: true\ntrigger: {type: core.st2.webhook, parameters: {url: x}}\naction: {ref: web.nope}\n")},
+		"web/actions/README":  {Data: []byte("not yaml, ignored")},
+		"notes.txt":           {Data: []byte("ignored")},
+		".hidden/pack.yaml":   {Data: []byte("{")},
+		"nometa/rules/r.yaml": {Data: []byte("name: r\n")},
+	}
+	_, err = LoadFS(mem, "mem")
+	for _, want := range []string{
+		"mem/web/rules/bad.yaml:4: action.ref: unknown action \"web.nope\"",
+		"mem/nometa/pack.yaml: missing: every pack folder needs a pack.yaml",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in %v", want, err)
+		}
+	}
 }

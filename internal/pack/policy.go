@@ -32,8 +32,8 @@ type Policy struct {
 var policyFields = []string{"name", "pack", "ref", "description", "enabled", "resource_ref", "policy_type",
 	"parameters", "uid", "id", "metadata_file"}
 
-func parsePolicy(path, packName string, ps *problems) *Policy {
-	d, ok := readDoc(path, policyFields, ps)
+func parsePolicy(path string, data []byte, packName string, ps *problems) *Policy {
+	d, ok := parseDoc(path, data, policyFields, ps)
 	if !ok {
 		return nil
 	}

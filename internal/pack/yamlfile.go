@@ -2,7 +2,6 @@ package pack
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -32,17 +31,8 @@ func (p *problems) add(file string, line int, fieldName, format string, args ...
 
 func (p *problems) addAll(ps []rule.Problem) { p.list = append(p.list, ps...) }
 
-// readDoc parses a YAML file whose top level must be a mapping, reporting
+// parseDoc parses a YAML file whose top level must be a mapping, reporting
 // syntax errors with their line, and fields not in known.
-func readDoc(path string, known []string, ps *problems) (*doc, bool) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		ps.add(path, 0, "", "%v", err)
-		return nil, false
-	}
-	return parseDoc(path, data, known, ps)
-}
-
 func parseDoc(path string, data []byte, known []string, ps *problems) (*doc, bool) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
