@@ -54,15 +54,17 @@ func GroupOf(key string) string {
 	return ""
 }
 
-func (cs Criteria) compile(file, field string) []Problem {
+// compile checks and prepares criteria whose keys start with root:
+// "trigger" at the top, "item" inside a search.
+func (cs Criteria) compile(file, field, root string) []Problem {
 	var ps []Problem
 	for i := range cs {
-		ps = append(ps, cs[i].compile(file, field)...)
+		ps = append(ps, cs[i].compile(file, field, root)...)
 	}
 	return ps
 }
 
-func (c *Criterion) compile(file, parent string) []Problem {
+func (c *Criterion) compile(file, parent, root string) []Problem {
 	field := parent + "." + c.Key
 	bad := func(sub, reason string) []Problem {
 		f := field
@@ -77,7 +79,7 @@ func (c *Criterion) compile(file, parent string) []Problem {
 		}
 		var ps []Problem
 		for i, m := range c.Members {
-			ps = append(ps, m.compile(file, fmt.Sprintf("%s[%d]", field, i))...)
+			ps = append(ps, m.compile(file, fmt.Sprintf("%s[%d]", field, i), root)...)
 		}
 		return ps
 	}
@@ -89,9 +91,8 @@ func (c *Criterion) compile(file, parent string) []Problem {
 		return bad("type", fmt.Sprintf("unknown operator %q (known: %s)", c.Operator, strings.Join(OperatorNames(), ", ")))
 	}
 	c.op = o
-	root := strings.SplitN(c.Path(), ".", 2)[0]
-	if root != "trigger" && root != "item" {
-		return bad("", `key must start with "trigger." (or "item." inside a search)`)
+	if first := strings.SplitN(c.Path(), ".", 2)[0]; first != root {
+		return bad("", fmt.Sprintf("key must start with %q (trigger.* at the top, item.* inside a search)", root+"."))
 	}
 	segs, err := parsePath(c.Path())
 	if err != nil {
@@ -124,7 +125,7 @@ func (c *Criterion) compileSearch(file, field string, bad func(string, string) [
 	if len(c.Search) == 0 {
 		return bad("pattern", "search needs a mapping of item criteria, e.g. item.name: {type: equals, pattern: x}")
 	}
-	return c.Search.compile(file, field+".pattern")
+	return c.Search.compile(file, field+".pattern", "item")
 }
 
 // checkTemplates compiles the templates inside a pattern or parameter.

@@ -201,6 +201,8 @@ func TestCompileProblems(t *testing.T) {
 		{Criterion{Key: "trigger.x", Operator: "search", Condition: "any"}, "item criteria"},
 		{Criterion{Key: "trigger.x", Operator: "equals", Condition: "any"}, "only the search operator"},
 		{Criterion{Key: "any", Group: "any"}, "at least one"},
+		{Criterion{Key: "item.x", Operator: "exists"}, `must start with "trigger."`},
+		{Criterion{Key: "trigger.l", Operator: "search", Condition: "any", Search: Criteria{{Key: "trigger.x", Operator: "exists"}}}, `must start with "item."`},
 	}
 	for _, c := range cases {
 		r := &Rule{File: "r.yaml", TriggerType: "x", Action: ActionRef{Ref: "a.b"}, Criteria: Criteria{c.c}}

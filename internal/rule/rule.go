@@ -67,7 +67,7 @@ func (r *Rule) Line(field string) int {
 // with problems never matches. It is safe to call more than once.
 func (r *Rule) Compile() []Problem {
 	r.once.Do(func() {
-		r.problems = r.Criteria.compile(r.File, "criteria")
+		r.problems = r.Criteria.compile(r.File, "criteria", "trigger")
 		if r.TriggerType == "" {
 			r.problems = append(r.problems, Problem{File: r.File, Line: r.Line("trigger"), Field: "trigger.type", Reason: "is required"})
 		}
