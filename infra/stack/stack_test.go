@@ -10,7 +10,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/medic-sre/medic/infra/workflows"
@@ -571,4 +573,75 @@ func TestAlarmsAndDashboardWatchMedic(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A second, minimal stack: defaults, no chatops built. It shows the optional
+// parts disappear, untagged targets are flagged, nag really runs, and the
+// function asset (so what Lambda runs) changes when a pack changes.
+func TestDefaultsWithoutChatopsAndPackChanges(t *testing.T) {
+	root := fixture(t, "ingest", "notify")
+	s := synth(t, root, Defaults())
+	check(t, "no chatops, no URL", func() {
+		s.tpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(2))
+		s.tpl.ResourceCountIs(jsii.String("AWS::Lambda::Url"), jsii.Number(0))
+		s.tpl.ResourceCountIs(jsii.String("AWS::SNS::Subscription"), jsii.Number(1)) // ingest only; no ops email
+	})
+	check(t, "untagged targets are flagged", func() {
+		assertions.Annotations_FromStack(s.medic.Stack).HasWarning(jsii.String("*"),
+			assertions.Match_StringLikeRegexp(jsii.String("may act on every instance or group in the account")))
+	})
+	drv := s.props(s.logicalID(t, "AWS::StepFunctions::StateMachine", "DiagnoseRemediateVerifyStateMachine"))
+	role := strings.TrimSuffix(strings.TrimPrefix(render(drv["RoleArn"]), "{"), ".Arn}")
+	for _, st := range s.statements(role) {
+		if st.Condition != "" {
+			t.Errorf("untagged config still conditions %v: %s", st.Actions, st.Condition)
+		}
+	}
+	for id, lg := range s.resources("AWS::Logs::LogGroup") {
+		if got := lg["Properties"].(map[string]any)["RetentionInDays"]; got != float64(30) {
+			t.Errorf("%s retention = %v, want the default 30", id, got)
+		}
+	}
+	check(t, "data is destroyed only when asked", func() {
+		s.tpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{"DeletionPolicy": "Retain"})
+	})
+
+	codeKey := func(s *synthed, fn string) string {
+		return render(s.props(s.logicalID(t, "AWS::Lambda::Function", fn))["Code"].(map[string]any)["S3Key"])
+	}
+	pack := filepath.Join(BuildDir(root, "ingest"), "packs", "linux", "pack.yaml")
+	data, err := os.ReadFile(pack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, pack, string(data)+"\n# changed\n")
+	cfg := Defaults()
+	cfg.RetainData = false
+	changed := synth(t, root, cfg)
+	if codeKey(s, "IngestFunction") == codeKey(changed, "IngestFunction") {
+		t.Error("ingest's asset did not change with its packs: pack content would not deploy")
+	}
+	if codeKey(s, "NotifyFunction") != codeKey(changed, "NotifyFunction") {
+		t.Error("notify's asset changed although nothing of it did")
+	}
+	check(t, "retainData false destroys the table", func() {
+		changed.tpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{"DeletionPolicy": "Delete"})
+	})
+}
+
+// Nag must be live, not just quiet: an unprotected topic added to the stack
+// is reported.
+func TestNagCatchesAViolation(t *testing.T) {
+	root := fixture(t, "ingest", "notify")
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	m, err := New(app, "Medic", Props{AssetRoot: root, Config: Defaults()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	awssns.NewTopic(m.Stack, jsii.String("Unprotected"), nil)
+	AddNag(app)
+	check(t, "SNS3 reported", func() {
+		assertions.Annotations_FromStack(m.Stack).HasError(jsii.String("/Medic/Unprotected/Resource"),
+			assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-SNS3")))
+	})
 }

@@ -1,0 +1,138 @@
+package stack
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func contextOf(values map[string]any) func(string) any {
+	return func(key string) any { return values[key] }
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := ConfigFromContext(contextOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, Defaults()) {
+		t.Errorf("empty context = %+v, want %+v", c, Defaults())
+	}
+}
+
+// cdk.json's context must parse, and document every key the app reads.
+func TestCDKJSONContext(t *testing.T) {
+	data, err := os.ReadFile("../../cdk.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		App     string         `json:"app"`
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.App != "go run ./infra" {
+		t.Errorf("app = %q", doc.App)
+	}
+	for _, key := range ContextKeys {
+		if _, ok := doc.Context[key]; !ok {
+			t.Errorf("cdk.json does not show context key %s", key)
+		}
+	}
+	c, err := ConfigFromContext(contextOf(doc.Context))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, Defaults()) {
+		t.Errorf("cdk.json context = %+v, want the defaults %+v", c, Defaults())
+	}
+}
+
+func TestConfigFromJSONAndCommandLine(t *testing.T) {
+	fromJSON := map[string]any{
+		"slackChannel": "#ops", "healableTagKey": "medic:healable", "healableTagValue": "yes",
+		"logRetentionDays": float64(90), "pollSeconds": float64(10), "functions": []any{"ingest", "notify"},
+		"opsEmail": "a@b.c", "retainData": false, "ssmDocuments": []any{"AWS-RunShellScript", "AWS-RunPowerShellScript"},
+	}
+	// `cdk synth -c key=value` passes every value as a string.
+	fromCLI := map[string]any{
+		"slackChannel": "#ops", "healableTagKey": "medic:healable", "healableTagValue": "yes",
+		"logRetentionDays": "90", "pollSeconds": " 10", "functions": "ingest, notify", "opsEmail": "a@b.c",
+		"retainData": "false", "ssmDocuments": "AWS-RunShellScript,AWS-RunPowerShellScript",
+	}
+	want := Config{SlackChannel: "#ops", HealableTagKey: "medic:healable", HealableTagValue: "yes",
+		LogRetentionDays: 90, PollSeconds: 10, Functions: []string{"ingest", "notify"}, OpsEmail: "a@b.c",
+		RetainData: false, SSMDocuments: []string{"AWS-RunShellScript", "AWS-RunPowerShellScript"}}
+	for name, ctx := range map[string]map[string]any{"json": fromJSON, "cli": fromCLI} {
+		got, err := ConfigFromContext(contextOf(ctx))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %+v\nwant %+v", name, got, want)
+		}
+	}
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	cases := []struct {
+		ctx  map[string]any
+		want string
+	}{
+		{map[string]any{"slackChannel": 3.0}, "context slackChannel: want a string"},
+		{map[string]any{"slackChannel": " "}, "context slackChannel: must not be empty"},
+		{map[string]any{"logRetentionDays": 31.0}, "context logRetentionDays: 31 is not a CloudWatch Logs retention"},
+		{map[string]any{"logRetentionDays": 7.5}, "context logRetentionDays: 7.5 is not a whole number"},
+		{map[string]any{"logRetentionDays": "a week"}, `context logRetentionDays: "a week" is not a whole number`},
+		{map[string]any{"pollSeconds": 0.0}, "context pollSeconds: 0 is outside 1..3600"},
+		{map[string]any{"pollSeconds": true}, "context pollSeconds: want a number"},
+		{map[string]any{"healableTagKey": "team"}, "context healableTagValue: required when healableTagKey is set"},
+		{map[string]any{"healableTagValue": "x"}, "context healableTagKey: required when healableTagValue is set"},
+		{map[string]any{"healableTagKey": "bad key!", "healableTagValue": "x"}, "context healableTagKey: \"bad key!\" is not a valid tag key"},
+		{map[string]any{"retainData": "maybe"}, `context retainData: "maybe" is not true or false`},
+		{map[string]any{"retainData": 1.0}, "context retainData: want true or false"},
+		{map[string]any{"functions": []any{"ingest", 3.0}}, "context functions[1]: want a string"},
+		{map[string]any{"functions": map[string]any{}}, "context functions: want a list of names"},
+		{map[string]any{"functions": "Ingest"}, `context functions: "Ingest" is not a function directory name`},
+		{map[string]any{"opsEmail": "nobody"}, `context opsEmail: "nobody" is not an email address`},
+		{map[string]any{"ssmDocuments": "a b"}, `context ssmDocuments: "a b" is not an SSM document name`},
+	}
+	for _, c := range cases {
+		_, err := ConfigFromContext(contextOf(c.ctx))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: err = %v, want %q", c.ctx, err, c.want)
+		}
+	}
+}
+
+// FuzzConfigFromContext feeds command-line style values (strings) to every
+// key: the result is a valid config or an error naming a key, never a panic.
+func FuzzConfigFromContext(f *testing.F) {
+	f.Add("#medic", "medic:healable", "true", "30", "5", "ingest,notify", "a@b.c", "true", "AWS-RunShellScript")
+	f.Add("", "", "", "", "", "", "", "", "")
+	f.Add("x", "k", "", "-1", "99999999999999999999", ",,,", "@", "TRUE", ",")
+	f.Fuzz(func(t *testing.T, channel, key, value, retention, poll, fns, email, retain, docs string) {
+		ctx := map[string]any{"slackChannel": channel, "healableTagKey": key, "healableTagValue": value,
+			"logRetentionDays": retention, "pollSeconds": poll, "functions": fns, "opsEmail": email,
+			"retainData": retain, "ssmDocuments": docs}
+		for k, v := range ctx {
+			if v == "" {
+				delete(ctx, k)
+			}
+		}
+		c, err := ConfigFromContext(contextOf(ctx))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "context ") {
+				t.Fatalf("error does not name a context key: %v", err)
+			}
+			return
+		}
+		if retentionDays[c.LogRetentionDays] == "" || c.PollSeconds < 1 || c.SlackChannel == "" || len(c.SSMDocuments) == 0 {
+			t.Fatalf("accepted an invalid config %+v", c)
+		}
+	})
+}
