@@ -11,19 +11,20 @@ import (
 )
 
 func init() {
-	register(command{name: "pack", summary: "check packs: validate [DIR] (default ./packs)", run: runPack})
+	register(command{name: "pack", summary: "check packs: validate [DIR] [--json] (default ./packs)", run: runPack})
 }
 
 func runPack(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "validate" {
-		fmt.Fprintln(stderr, "usage: medic pack validate [DIR]")
+		fmt.Fprintln(stderr, "usage: medic pack validate [DIR] [--json]")
 		return 2
 	}
 	fs := flag.NewFlagSet("pack validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the problems as JSON ([{file, line, field, reason}])")
 	pos, err := parseInterleaved(fs, args[1:])
 	if err != nil || len(pos) > 1 {
-		fmt.Fprintln(stderr, "usage: medic pack validate [DIR]")
+		fmt.Fprintln(stderr, "usage: medic pack validate [DIR] [--json]")
 		return 2
 	}
 	dir := "packs"
@@ -33,6 +34,9 @@ func runPack(args []string, stdout, stderr io.Writer) int {
 	set, err := pack.LoadDir(dir)
 	var problems rule.Problems
 	switch {
+	case errors.As(err, &problems) && *asJSON:
+		printJSON(stdout, problemsJSON(problems))
+		return 1
 	case errors.As(err, &problems):
 		for _, p := range problems {
 			fmt.Fprintln(stdout, p.Error())
@@ -43,7 +47,25 @@ func runPack(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	if *asJSON {
+		return printJSON(stdout, problemsJSON(nil))
+	}
 	fmt.Fprintf(stdout, "%s: %d pack(s), %d rule(s), %d action(s), %d alias(es), %d policy(ies): OK\n",
 		dir, len(set.Packs), len(set.Rules()), len(set.Actions()), len(set.Aliases()), len(set.Policies()))
 	return 0
+}
+
+type problemJSON struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+func problemsJSON(ps rule.Problems) []problemJSON {
+	out := make([]problemJSON, len(ps))
+	for i, p := range ps {
+		out[i] = problemJSON{p.File, p.Line, p.Field, p.Reason}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -73,6 +74,20 @@ func TestPackValidate(t *testing.T) {
 	code, out, _ = run(t, "pack", "validate", "../../internal/pack/testdata/bad")
 	if code != 1 || !strings.Contains(out, "rules/bad_rule.yaml:6: criteria.trigger.state.type: unknown operator") || !strings.Contains(out, "27 problem(s)") {
 		t.Errorf("bad: exit %d\n%s", code, out)
+	}
+}
+
+func TestPackValidateJSON(t *testing.T) {
+	code, out, _ := run(t, "pack", "validate", "--json", "../../internal/pack/testdata/bad")
+	var problems []problemJSON
+	if code != 1 || json.Unmarshal([]byte(out), &problems) != nil || len(problems) != 27 {
+		t.Fatalf("exit %d, %d problems:\n%s", code, len(problems), out)
+	}
+	if p := problems[0]; !strings.HasSuffix(p.File, "actions/act.yaml") || p.Line != 5 || p.Field != "parameters.target.type" {
+		t.Errorf("first problem = %+v", p)
+	}
+	if code, out, _ := run(t, "pack", "validate", testPacks, "--json"); code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Errorf("clean: exit %d %q", code, out)
 	}
 }
 
