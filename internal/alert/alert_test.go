@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +125,32 @@ func FuzzParseMatcher(f *testing.F) {
 			t.Fatalf("%q -> %s -> %v %v", s, m, again, err)
 		}
 		m.Matches(map[string]string{"a": s})
+	})
+}
+
+// FuzzFromTrigger: any JSON payload gives an alert or an error, never a
+// panic, and an alert's fingerprint is stable.
+func FuzzFromTrigger(f *testing.F) {
+	f.Add(true, `{"alarm_name":"a","state":"ALARM","dimensions":{"InstanceId":"i-1"}}`)
+	f.Add(true, `{"alarm_name":"a","state":"OK","dimensions":[1]}`)
+	f.Add(false, `{"status":"firing","labels":{"alertname":"x","n":1.5,"b":true}}`)
+	f.Add(false, `{"status":"resolved","labels":{"alertname":"x","source":"y"}}`)
+	f.Add(false, `{"labels":null}`)
+	f.Fuzz(func(t *testing.T, cloudwatch bool, payload string) {
+		var p map[string]any
+		if json.Unmarshal([]byte(payload), &p) != nil {
+			return
+		}
+		tr := trigger.Trigger{ID: "f", Type: trigger.TypeAlertmanager, Payload: p}
+		if cloudwatch {
+			tr.Type = trigger.TypeCloudWatchAlarm
+		}
+		a, err := FromTrigger(tr)
+		if err != nil {
+			return
+		}
+		if a.Fingerprint != Fingerprint(a.Labels) || a.Name() == "" {
+			t.Fatalf("alert %+v", a)
+		}
 	})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/medic-sre/medic/internal/dispatch"
+	"github.com/medic-sre/medic/internal/guard"
 	"github.com/medic-sre/medic/internal/state"
 	"github.com/medic-sre/medic/internal/state/dynamo"
 	"github.com/medic-sre/medic/internal/state/statetest"
@@ -218,3 +219,43 @@ type (
 	avS     = types.AttributeValueMemberS
 	avN     = types.AttributeValueMemberN
 )
+
+// BenchmarkConsolidatorOnDynalite: 1,000 deliveries for 50 alerts from 16
+// goroutines through the DynamoDB protocol (dynalite, in memory).
+func BenchmarkConsolidatorOnDynalite(b *testing.B) {
+	const events, alerts, workers = 1000, 50, 16
+	for i := 0; i < b.N; i++ {
+		c, name := newTable(b)
+		cons := &dispatch.Consolidator{State: dynamo.New(c, name, nil)}
+		var next atomic.Int64
+		done := make(chan error, workers)
+		for w := 0; w < workers; w++ {
+			go func() {
+				for {
+					n := next.Add(1) - 1
+					if n >= events {
+						done <- nil
+						return
+					}
+					tr := trigger.Trigger{ID: fmt.Sprintf("b%d-%d", i, n), Type: trigger.TypeCloudWatchAlarm, Time: time.Now(),
+						Payload: map[string]any{"alarm_name": "disk-full", "state": "ALARM",
+							"dimensions": map[string]any{"InstanceId": fmt.Sprintf("i-%d", n%alerts)}}}
+					obs, err := cons.Observe(context.Background(), tr)
+					if err == nil {
+						_, err = cons.Admit(context.Background(), obs, dispatch.Config{Rule: "r", Guard: guard.Limits{RatePerRule: alerts}})
+					}
+					if err != nil {
+						done <- err
+						return
+					}
+				}
+			}()
+		}
+		for w := 0; w < workers; w++ {
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(events*b.N)/b.Elapsed().Seconds(), "events/s")
+}
