@@ -16,6 +16,7 @@ import (
 
 	"github.com/medic-sre/medic/internal/app"
 	"github.com/medic-sre/medic/internal/demo"
+	"github.com/medic-sre/medic/internal/slack/secrets"
 )
 
 func init() {
@@ -25,8 +26,8 @@ func init() {
 
 // localFlags are the settings every local composition shares.
 type localFlags struct {
-	packs, machines, state, workdir string
-	poll                            int
+	packs, machines, state, workdir, chatops string
+	poll                                     int
 }
 
 func (f *localFlags) bind(fs *flag.FlagSet) {
@@ -34,6 +35,7 @@ func (f *localFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.machines, "statemachines", envOr("MEDIC_STATEMACHINES_DIR", "statemachines"), "state machines directory")
 	fs.StringVar(&f.state, "state", envOr("MEDIC_STATE_DIR", ".medic"), "state directory (executions, datastore)")
 	fs.StringVar(&f.workdir, "workdir", "", "working directory for local commands (default: current)")
+	fs.StringVar(&f.chatops, "chatops-config", envOr("MEDIC_CHATOPS_CONFIG", "config/chatops.yaml"), "who may run, approve and silence what from Slack (used when MEDIC_SLACK_BOT_TOKEN and MEDIC_SLACK_SIGNING_SECRET are set)")
 	fs.IntVar(&f.poll, "poll-seconds", 1, "seconds workflows wait between command status polls")
 }
 
@@ -41,6 +43,7 @@ func (f *localFlags) open(out io.Writer, log *slog.Logger) (*app.Local, error) {
 	return app.NewLocal(app.LocalConfig{
 		PacksDir: f.packs, MachinesDir: f.machines, StateDir: f.state,
 		PollSeconds: f.poll, WorkDir: f.workdir, Out: out, Log: log,
+		Slack: secrets.FromEnv(os.Getenv), ChatopsConfig: f.chatops,
 	})
 }
 

@@ -12,7 +12,10 @@ import (
 	"sync"
 
 	"github.com/medic-sre/medic/internal/action"
+	"github.com/medic-sre/medic/internal/action/httpfn"
 	"github.com/medic-sre/medic/internal/asl"
+	"github.com/medic-sre/medic/internal/chatops"
+	"github.com/medic-sre/medic/internal/chatops/access"
 	"github.com/medic-sre/medic/internal/engine"
 	"github.com/medic-sre/medic/internal/execution"
 	"github.com/medic-sre/medic/internal/kv"
@@ -20,6 +23,7 @@ import (
 	"github.com/medic-sre/medic/internal/pack"
 	"github.com/medic-sre/medic/internal/rule"
 	"github.com/medic-sre/medic/internal/server"
+	"github.com/medic-sre/medic/internal/slack/secrets"
 	"github.com/medic-sre/medic/internal/workflow"
 )
 
@@ -33,6 +37,12 @@ type LocalConfig struct {
 	Out         io.Writer
 	Log         *slog.Logger
 	Clock       asl.Clock // nil: real time
+	// Slack, when both secrets are set, turns on the Slack app: /slack/
+	// routes, threads per execution and approval buttons. Otherwise the
+	// console stands in.
+	Slack         secrets.Slack
+	ChatopsConfig string // who may run, approve and silence what (config/chatops.yaml)
+	SlackAPIURL   string // "" = slack.com; tests point it at a fake
 }
 
 // Local is a running composition.
@@ -46,8 +56,7 @@ type Local struct {
 	Packs      *pack.Set
 }
 
-// NotifyFunction is the name the state machines' ${NotifyFunctionArn}
-// resolves to locally.
+// NotifyFunction is the local name ${NotifyFunctionArn} resolves to.
 const NotifyFunction = "medic-notify"
 
 // NewLocal loads packs and state machines and wires the local adapters.
@@ -59,7 +68,11 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	lib, err := workflow.LoadLibrary(cfg.MachinesDir, map[string]string{"NotifyFunctionArn": NotifyFunction})
+	lib, err := workflow.LoadLibrary(cfg.MachinesDir, map[string]string{
+		"NotifyFunctionArn":   NotifyFunction,
+		"HttpFunctionArn":     httpfn.FunctionName,
+		"ApprovalFunctionArn": chatops.ApprovalFunction,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -73,12 +86,14 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	}
 	console := &console{out: cfg.Out}
 	tokens := asl.NewTokenHub()
+	functions := map[string]localtask.Function{
+		NotifyFunction:           console.notify,
+		httpfn.FunctionName:      (&httpfn.Handler{}).Invoke,
+		chatops.ApprovalFunction: console.approval,
+	}
 	starter := &workflow.LocalStarter{
 		Library: lib,
-		Tasks: &localtask.Handler{
-			SSM:       &localtask.SSM{Dir: cfg.WorkDir},
-			Functions: map[string]localtask.Function{NotifyFunction: console.notify},
-		},
+		Tasks:   &localtask.Handler{SSM: &localtask.SSM{Dir: cfg.WorkDir}, Functions: functions},
 		Store:   execs,
 		Tokens:  tokens,
 		Clock:   cfg.Clock,
@@ -95,6 +110,12 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		Settings: action.Settings{PollSeconds: cfg.PollSeconds},
 		Log:      cfg.Log,
 	}
+	srv := &server.Server{Engine: eng, Executions: execs, Tokens: tokens, Log: cfg.Log}
+	if !cfg.Slack.BotToken.Empty() || !cfg.Slack.SigningSecret.Empty() {
+		if err := addSlack(cfg, packs, eng, execs, tokens, starter, functions, srv); err != nil {
+			return nil, err
+		}
+	}
 	return &Local{
 		Engine:     eng,
 		Starter:    starter,
@@ -102,7 +123,7 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		KV:         store,
 		Tokens:     tokens,
 		Packs:      packs,
-		Server:     &server.Server{Engine: eng, Executions: execs, Log: cfg.Log},
+		Server:     srv,
 	}, nil
 }
 
@@ -153,4 +174,44 @@ func (c *console) notify(_ context.Context, payload any) (any, error) {
 		c.mu.Unlock()
 	}
 	return map[string]any{"delivered": true}, nil
+}
+
+// approval is the console stand-in for Slack's Approve/Reject buttons: it
+// says how to answer, and the execution waits for the task token.
+func (c *console) approval(_ context.Context, payload any) (any, error) {
+	p, _ := payload.(map[string]any)
+	if c.out != nil {
+		c.mu.Lock()
+		fmt.Fprintf(c.out, "   approval needed for %v on execution %v\n"+
+			"     approve: curl -XPOST localhost:8080/v1/tasks/%v/success -d '{\"approved\":true,\"by\":\"you\"}'\n"+
+			"     reject:  curl -XPOST localhost:8080/v1/tasks/%v/failure -d '{\"error\":\"Medic.Rejected\",\"cause\":\"rejected\"}'\n",
+			p["action"], p["execution"], p["token"], p["token"])
+		c.mu.Unlock()
+	}
+	return map[string]any{"posted": "console"}, nil
+}
+
+// addSlack puts the Slack app in front of the console: threads per
+// execution, approval buttons, and the /slack/ routes.
+func addSlack(cfg LocalConfig, packs *pack.Set, eng *engine.Engine, execs execution.Store, tokens *asl.TokenHub,
+	starter *workflow.LocalStarter, functions map[string]localtask.Function, srv *server.Server) error {
+	conf, err := access.Load(cfg.ChatopsConfig)
+	if err != nil {
+		return fmt.Errorf("slack is configured but %s could not be read: %w", cfg.ChatopsConfig, err)
+	}
+	sl, err := chatops.NewLocal(chatops.LocalParts{
+		Secrets: cfg.Slack, Config: conf, Packs: packs, Starter: starter, Settings: eng.Settings,
+		Executions: execs, Tokens: tokens, APIURL: cfg.SlackAPIURL, Log: cfg.Log,
+	})
+	if err != nil {
+		return err
+	}
+	onStart, onStep, onDone := starter.OnStart, starter.OnStep, starter.OnDone
+	starter.OnStart = func(rec *execution.Record) { onStart(rec); sl.Notifier.OnStart(rec) }
+	starter.OnStep = func(rec *execution.Record, s execution.Step) { onStep(rec, s); sl.Notifier.OnStep(rec, s) }
+	starter.OnDone = func(rec *execution.Record) { onDone(rec); sl.Notifier.OnDone(rec) }
+	functions[NotifyFunction] = sl.Notifier.Notify
+	functions[chatops.ApprovalFunction] = sl.Approvals.Request
+	srv.Slack = sl.Handler.Routes()
+	return nil
 }

@@ -27,9 +27,13 @@ func newLocal(t *testing.T, out *bytes.Buffer) (*Local, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return local, httptestServer(t, local)
+}
+
+func httptestServer(t *testing.T, local *Local) string {
 	srv := httptest.NewServer(local.Server.Routes())
 	t.Cleanup(srv.Close)
-	return local, srv.URL
+	return srv.URL
 }
 
 // The walking skeleton end to end: a real scratch directory fills up, the

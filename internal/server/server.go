@@ -20,7 +20,11 @@ import (
 type Server struct {
 	Engine     intake.Handler
 	Executions execution.Store
-	Log        *slog.Logger
+	Tokens     TaskTokens
+	// Slack, when set, serves /slack/commands, /slack/interactions and
+	// /slack/counters (the chatops handler).
+	Slack http.Handler
+	Log   *slog.Logger
 }
 
 // Routes returns the handler:
@@ -30,6 +34,7 @@ type Server struct {
 //	POST /v1/webhooks/{path...}  generic JSON webhook (core.st2.webhook)
 //	GET  /v1/executions      list
 //	GET  /v1/executions/{id} one, with its timeline
+//	GET  /v1/tasks, POST /v1/tasks/{token}/{success|failure}  approvals and callbacks
 //	GET  /healthz
 func (s *Server) Routes() http.Handler {
 	mux := http.NewServeMux()
@@ -40,6 +45,12 @@ func (s *Server) Routes() http.Handler {
 	mux.HandleFunc("POST /v1/webhooks/{path...}", s.events("webhook"))
 	mux.HandleFunc("GET /v1/executions", s.listExecutions)
 	mux.HandleFunc("GET /v1/executions/{id}", s.getExecution)
+	if s.Tokens != nil {
+		s.taskRoutes(mux)
+	}
+	if s.Slack != nil {
+		mux.Handle("/slack/", s.Slack)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	return mux
 }
