@@ -180,18 +180,26 @@ func runInAWS(ctx context.Context, rf runFlags, ref string, given map[string]any
 		return 1
 	}
 	fmt.Fprintf(stdout, "── execution %s (state machine %s)\n   %s\n", rec.ID, plan.StateMachine, arn)
-	last := ""
-	w := &awssfn.Watcher{API: client, Poll: time.Duration(rf.awsPollSecs) * time.Second, OnPoll: func(o awssfn.Outcome) {
-		if o.Status != last {
-			fmt.Fprintf(stdout, "  %+9s  %s\n", time.Since(rec.Started).Round(time.Second), o.Status)
-			last = o.Status
+	// The timeline: history events as they arrive, then the outcome.
+	var seen int64
+	printHistory := func() {
+		steps, last, err := awssfn.History(ctx, client, arn, seen)
+		if err != nil {
+			fmt.Fprintln(stderr, "medic run:", err)
+			return
 		}
-	}}
+		seen = last
+		for _, s := range steps {
+			execution.RenderStep(stdout, rec.Started, s)
+		}
+	}
+	w := &awssfn.Watcher{API: client, Poll: time.Duration(rf.awsPollSecs) * time.Second, OnPoll: func(awssfn.Outcome) { printHistory() }}
 	o, err := w.Wait(ctx, arn)
 	if err != nil {
 		fmt.Fprintln(stderr, "medic run:", err)
 		return 1
 	}
+	printHistory()
 	return reportOutcome(stdout, o)
 }
 

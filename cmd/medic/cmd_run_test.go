@@ -105,6 +105,8 @@ func (f *fakeStepFunctions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			out["status"], out["stopDate"], out["output"] = "SUCCEEDED", 1.7e9+12, `{"results":[]}`
 		}
 		json.NewEncoder(w).Encode(out)
+	case "AWSStepFunctions.GetExecutionHistory":
+		io.WriteString(w, `{"events":[{"id":1,"timestamp":1.7e9,"type":"TaskStateEntered","stateEnteredEventDetails":{"name":"SendCommand"}}]}`)
 	default:
 		http.Error(w, "unexpected", http.StatusBadRequest)
 	}
@@ -136,7 +138,10 @@ func TestRunInAWSStartsAndFollowsTheExecution(t *testing.T) {
 	if req["OutputS3BucketName"] != "medic-out" || req["Targets"] == nil || req["MaxConcurrency"] != "50" {
 		t.Fatalf("request %v", req)
 	}
-	for _, want := range []string{"RUNNING", "execution ended: SUCCEEDED after 12s", `"results": []`} {
+	if strings.Count(out, "state   SendCommand") != 1 {
+		t.Errorf("the timeline should show SendCommand once:\n%s", out)
+	}
+	for _, want := range []string{"execution ended: SUCCEEDED after 12s", `"results": []`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in\n%s", want, out)
 		}
