@@ -224,7 +224,7 @@ func (l *Local) Query(_ context.Context, pk, skPrefix string) ([]Item, error) {
 	if pk == "" {
 		return nil, fmt.Errorf("state: query: empty pk")
 	}
-	items, err := l.all(pk)
+	items, err := l.all(l.pkDir(pk))
 	if err != nil {
 		return nil, err
 	}
@@ -239,9 +239,9 @@ func (l *Local) Query(_ context.Context, pk, skPrefix string) ([]Item, error) {
 	return out, nil
 }
 
-// all reads every item file of pk, live or not.
-func (l *Local) all(pk string) ([]Item, error) {
-	entries, err := os.ReadDir(l.pkDir(pk))
+// all reads every item file of a partition directory, live or not.
+func (l *Local) all(dir string) ([]Item, error) {
+	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -253,7 +253,7 @@ func (l *Local) all(pk string) ([]Item, error) {
 		if strings.HasPrefix(e.Name(), ".") || !strings.HasSuffix(e.Name(), ".json") {
 			continue
 		}
-		it, err := l.read(filepath.Join(l.pkDir(pk), e.Name()))
+		it, err := l.read(filepath.Join(dir, e.Name()))
 		if err != nil {
 			return nil, err
 		}
@@ -275,7 +275,7 @@ func (l *Local) Sweep() error {
 		if !d.IsDir() {
 			continue
 		}
-		items, err := l.all(d.Name())
+		items, err := l.all(filepath.Join(l.dir, d.Name()))
 		if err != nil {
 			return err
 		}

@@ -52,13 +52,23 @@ func TestLocalSweepAndCorruption(t *testing.T) {
 	s, _ := state.OpenLocal(dir, clock.Now)
 	ctx := context.Background()
 	k := state.Key{PK: "p", SK: "gone"}
-	s.Put(ctx, state.Item{Key: k, ExpiresAt: clock.Now().Add(time.Second)}, state.Always())
+	odd := state.Key{PK: "a/b c", SK: "gone"} // a partition whose directory name is escaped
+	for _, key := range []state.Key{k, odd} {
+		s.Put(ctx, state.Item{Key: key, ExpiresAt: clock.Now().Add(time.Second)}, state.Always())
+	}
+	s.Put(ctx, state.Item{Key: state.Key{PK: "a/b c", SK: "kept"}}, state.Always())
 	clock.Advance(time.Second)
 	if err := s.Sweep(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "p", "gone.json")); !os.IsNotExist(err) {
 		t.Fatalf("expired file not swept: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a%2Fb%20c", "gone.json")); !os.IsNotExist(err) {
+		t.Fatalf("expired file in an escaped partition not swept: %v", err)
+	}
+	if items, _ := s.Query(ctx, "a/b c", ""); len(items) != 1 || items[0].Key.SK != "kept" {
+		t.Fatalf("live item lost by sweep: %+v", items)
 	}
 	os.WriteFile(filepath.Join(dir, "p", "bad.json"), []byte("{not json"), 0o600)
 	_, _, err := s.Get(ctx, state.Key{PK: "p", SK: "bad"})
