@@ -421,3 +421,40 @@ func TestCoreAskWaitsForTheDecision(t *testing.T) {
 		}
 	}
 }
+
+// Chat commands of the shipped aliases resolve to runnable plans.
+func TestShippedAliasesBuildPlans(t *testing.T) {
+	set := shippedPacks(t)
+	commands := map[string]string{
+		"linux.restart_service":   "restart service nginx on i-0abc",
+		"linux.diagnose":          "diagnose i-0abc with 20 log lines",
+		"linux.kill_process":      "kill runaway java on i-0abc",
+		"aws_ec2.reboot_instance": "reboot instance i-0abc",
+		"aws_ec2.scale_asg":       "scale web by 2",
+		"core.notify":             "say disk is fine again",
+	}
+	if n := len(set.Aliases()); n != len(commands) {
+		t.Errorf("%d aliases, %d commands", n, len(commands))
+	}
+	for _, al := range set.Aliases() {
+		cmd, ok := commands[al.Ref]
+		if !ok {
+			t.Errorf("%s: add a command for it to this test", al.Ref)
+			continue
+		}
+		given, ok := al.Match(cmd)
+		if !ok {
+			t.Errorf("%s does not match %q", al.Ref, cmd)
+			continue
+		}
+		a, _ := set.Action(al.ActionRef)
+		params, err := a.ResolveParams(given)
+		if err != nil {
+			t.Errorf("%s: %v", al.Ref, err)
+			continue
+		}
+		if _, err := Build(a, params, Settings{}); err != nil {
+			t.Errorf("%s: %v", al.Ref, err)
+		}
+	}
+}
