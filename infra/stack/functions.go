@@ -24,11 +24,13 @@ const (
 type Use int
 
 const (
-	UsePacks      Use = iota // MEDIC_PACKS_DIR; packs/ must sit beside bootstrap
-	UseWorkflows             // MEDIC_STATE_MACHINES, MEDIC_POLL_SECONDS; states:StartExecution
-	UseExecutions            // read/stop executions, answer task tokens (approvals)
-	UseTable                 // MEDIC_TABLE_NAME; item reads and writes
-	UseSlack                 // MEDIC_SLACK_*; read the two Slack secrets
+	UsePacks         Use = iota // MEDIC_PACKS_DIR; packs/ must sit beside bootstrap
+	UseWorkflows                // MEDIC_STATE_MACHINES, MEDIC_POLL_SECONDS; states:StartExecution
+	UseExecutions               // read/stop executions, answer task tokens (approvals)
+	UseTable                    // MEDIC_TABLE_NAME; item reads and writes
+	UseSlack                    // MEDIC_SLACK_*; read the two Slack secrets
+	UseSelfInvoke               // invokes itself asynchronously (background jobs); DLQ on failure
+	UseChatopsConfig            // MEDIC_CHATOPS_CONFIG; config/chatops.yaml must sit beside bootstrap
 )
 
 // FunctionSpec describes one Lambda. Adding a function to Medic is one
@@ -41,6 +43,9 @@ type FunctionSpec struct {
 	TimeoutSecs int
 	Sources     []Source
 	Uses        []Use
+	// Aliases are more ${...} names state machines use for this function's
+	// ARN, besides ArnPlaceholder (e.g. ApprovalFunctionArn for chatops).
+	Aliases []string
 }
 
 // Functions is every Lambda Medic knows.
@@ -55,12 +60,17 @@ var Functions = []FunctionSpec{
 		Name: "chatops", Description: "Medic: Slack slash commands, buttons and approvals",
 		MemoryMB: 256, TimeoutSecs: 10,
 		Sources: []Source{FromURL},
-		Uses:    []Use{UsePacks, UseWorkflows, UseExecutions, UseTable, UseSlack},
+		Uses:    []Use{UsePacks, UseWorkflows, UseExecutions, UseTable, UseSlack, UseSelfInvoke, UseChatopsConfig},
+		Aliases: []string{"ApprovalFunctionArn"}, // lambda:invoke.waitForTaskToken approval requests
 	},
 	{
 		Name: "notify", Description: "Medic: posts alerts, workflow steps and approval requests to Slack",
 		MemoryMB: 128, TimeoutSecs: 30,
 		Uses: []Use{UseTable, UseSlack},
+	},
+	{
+		Name: "http", Description: "Medic: performs the HTTP request of st2 http-request actions",
+		MemoryMB: 128, TimeoutSecs: 310, // internal/action/httpfn caps a request at 300 s
 	},
 }
 
@@ -86,6 +96,11 @@ func (f FunctionSpec) invokedBy(s Source) bool {
 // function's ARN: notify → NotifyFunctionArn.
 func (f FunctionSpec) ArnPlaceholder() string {
 	return pascal(f.Name) + "FunctionArn"
+}
+
+// Placeholders are every ${...} name that resolves to this function.
+func (f FunctionSpec) Placeholders() []string {
+	return append([]string{f.ArnPlaceholder()}, f.Aliases...)
 }
 
 // pascal turns "free-disk" or "free_disk" into "FreeDisk".
@@ -131,13 +146,13 @@ func SelectFunctions(assetRoot string, names []string) ([]FunctionSpec, error) {
 		return out, nil
 	}
 	for _, f := range Functions {
-		err := checkBuilt(assetRoot, f)
-		if err != nil && f.Required {
-			return nil, err
+		if !f.Required && !exists(filepath.Join(BuildDir(assetRoot, f.Name), "bootstrap")) {
+			continue // not built: not deployed
 		}
-		if err == nil {
-			out = append(out, f)
+		if err := checkBuilt(assetRoot, f); err != nil {
+			return nil, err // built but incomplete: deploying it would fail at start-up
 		}
+		out = append(out, f)
 	}
 	return out, nil
 }
@@ -151,8 +166,11 @@ func BuildDir(assetRoot, name string) string {
 // error says what to run instead of a jsii stack trace.
 func checkBuilt(assetRoot string, f FunctionSpec) error {
 	dir := BuildDir(assetRoot, f.Name)
-	if st, err := os.Stat(filepath.Join(dir, "bootstrap")); err != nil || !st.Mode().IsRegular() {
+	if !exists(filepath.Join(dir, "bootstrap")) {
 		return fmt.Errorf("function %s: %s/bootstrap is missing: run `make build`", f.Name, dir)
+	}
+	if f.uses(UseChatopsConfig) && !exists(filepath.Join(dir, ChatopsConfigPath)) {
+		return fmt.Errorf("function %s: %s/%s is missing: copy your config/chatops.yaml beside bootstrap (make build)", f.Name, dir, ChatopsConfigPath)
 	}
 	if f.uses(UsePacks) {
 		packs, _ := filepath.Glob(filepath.Join(dir, "packs", "*", "pack.yaml"))
@@ -161,4 +179,12 @@ func checkBuilt(assetRoot string, f FunctionSpec) error {
 		}
 	}
 	return nil
+}
+
+// ChatopsConfigPath is where the chatops configuration sits in its asset.
+const ChatopsConfigPath = "config/chatops.yaml"
+
+func exists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }

@@ -48,6 +48,13 @@ func fixtureAt(t testing.TB, root string, functions ...string) string {
 		dir := BuildDir(root, fn)
 		writeFile(t, filepath.Join(dir, "bootstrap"), "#!/bin/sh\necho "+fn+"\n")
 		copyTree(t, filepath.Join(repoRoot, "packs"), filepath.Join(dir, "packs"))
+		if fn == "chatops" {
+			data, err := os.ReadFile(filepath.Join(repoRoot, "config", "chatops.example.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(dir, ChatopsConfigPath), string(data))
+		}
 	}
 	copyTree(t, filepath.Join(repoRoot, "statemachines"), filepath.Join(root, "statemachines"))
 	return root

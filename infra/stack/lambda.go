@@ -53,9 +53,9 @@ func (m *Medic) addFunction(f FunctionSpec) {
 		LogGroup:     logs,
 		Environment:  m.environment(f),
 	}
-	if f.invokedBy(FromAlarms) {
-		// EventBridge and SNS invoke asynchronously: after Lambda's own
-		// retries, a failed event lands in the dead-letter queue.
+	if f.invokedBy(FromAlarms) || f.uses(UseSelfInvoke) {
+		// EventBridge, SNS and self-dispatched jobs invoke asynchronously:
+		// after Lambda's own retries, a failed event lands in the DLQ.
 		props.OnFailure = awslambdadestinations.NewSqsDestination(m.DeadLetters)
 		props.RetryAttempts = jsii.Number(2)
 		props.MaxEventAge = awscdk.Duration_Hours(jsii.Number(6))
@@ -64,6 +64,16 @@ func (m *Medic) addFunction(f FunctionSpec) {
 	m.Functions[f.Name] = fn
 	m.roles[f.Name] = role
 	m.grantUses(f, role)
+	if f.uses(UseSelfInvoke) {
+		// A separate policy: the function waits for its role's default
+		// policy, so naming its own ARN there would be a dependency cycle.
+		awsiam.NewPolicy(m.Stack, jsii.String(id+"SelfInvoke"), &awsiam.PolicyProps{
+			Roles: &[]awsiam.IRole{role},
+			Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions: jsii.Strings("lambda:InvokeFunction"), Resources: &[]*string{fn.FunctionArn()},
+			})},
+		})
+	}
 	if f.invokedBy(FromURL) {
 		url := fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_NONE})
 		awscdk.NewCfnOutput(m.Stack, jsii.String(id+"Url"), &awscdk.CfnOutputProps{
@@ -86,6 +96,9 @@ func (m *Medic) environment(f FunctionSpec) *map[string]*string {
 		}
 		env["MEDIC_STATE_MACHINES"] = m.ToJsonString(arns, nil)
 		env["MEDIC_POLL_SECONDS"] = jsii.String(strconv.Itoa(m.plan.Config.PollSeconds))
+	}
+	if f.uses(UseChatopsConfig) {
+		env["MEDIC_CHATOPS_CONFIG"] = jsii.String("/var/task/" + ChatopsConfigPath)
 	}
 	if f.uses(UseTable) {
 		env["MEDIC_TABLE_NAME"] = m.Table.TableName()

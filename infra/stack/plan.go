@@ -43,7 +43,9 @@ func NewPlan(assetRoot string, cfg Config) (*Plan, error) {
 	}
 	deployed := map[string]string{} // placeholder → function name
 	for _, f := range fns {
-		deployed[f.ArnPlaceholder()] = f.Name
+		for _, ph := range f.Placeholders() {
+			deployed[ph] = f.Name
+		}
 	}
 	known := map[string]bool{TablePlaceholder: true, AlarmTopicPlaceholder: true}
 	for p := range deployed {
@@ -78,7 +80,7 @@ func checkPlaceholders(w workflows.Workflow, known map[string]bool, assetRoot st
 			continue
 		}
 		for _, f := range Functions {
-			if f.ArnPlaceholder() == ph {
+			if contains(f.Placeholders(), ph) {
 				return fmt.Errorf("%s uses ${%s}, but function %s is not deployed: build it (functions/%s, `make build` → %s/bootstrap) or list it in context \"functions\"",
 					w.File, ph, f.Name, f.Name, BuildDir(assetRoot, f.Name))
 			}
@@ -91,4 +93,13 @@ func checkPlaceholders(w workflows.Workflow, known map[string]bool, assetRoot st
 		return fmt.Errorf("%s uses ${%s}, which the stack does not define (it defines %s)", w.File, ph, strings.Join(names, ", "))
 	}
 	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }

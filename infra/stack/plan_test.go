@@ -134,3 +134,18 @@ func TestPlaceholderNames(t *testing.T) {
 		t.Errorf("ec2-reboot_instance → %s", got)
 	}
 }
+
+// A function that is built but incomplete is an error, not silently left
+// out: deploying it would fail at start-up, leaving it out would surprise.
+func TestBuiltButIncompleteFunctionIsAnError(t *testing.T) {
+	root := fixture(t, "ingest", "notify")
+	writeFile(t, filepath.Join(BuildDir(root, "chatops"), "bootstrap"), "binary")
+	_, err := SelectFunctions(root, nil)
+	if err == nil || !strings.Contains(err.Error(), "function chatops: "+BuildDir(root, "chatops")+"/config/chatops.yaml is missing") {
+		t.Errorf("err = %v", err)
+	}
+	writeFile(t, filepath.Join(BuildDir(root, "chatops"), ChatopsConfigPath), "channel: '#medic'\n")
+	if _, err = SelectFunctions(root, nil); err == nil || !strings.Contains(err.Error(), "function chatops: no packs beside bootstrap") {
+		t.Errorf("err = %v", err)
+	}
+}

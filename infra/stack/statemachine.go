@@ -49,7 +49,7 @@ func (m *Medic) substitution(ph string) *string {
 		return m.AlarmTopic.TopicArn()
 	}
 	for _, f := range m.plan.Functions {
-		if f.ArnPlaceholder() == ph {
+		if contains(f.Placeholders(), ph) {
 			return m.Functions[f.Name].FunctionArn()
 		}
 	}
