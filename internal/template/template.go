@@ -110,7 +110,8 @@ func (t *Template) RenderString(c Context) (string, error) {
 func (t *Template) eval(data *exec.Context) (any, error) {
 	env := *environment
 	env.Context = environment.Context.Inherit().Update(data)
-	ev := &exec.Evaluator{Config: gonja.DefaultConfig, Environment: &env, Loader: sourceLoader(rewriteKV(t.src))}
+	// The loader only serves include/import, which templates may not use.
+	ev := &exec.Evaluator{Config: gonja.DefaultConfig, Environment: &env, Loader: sourceLoader("")}
 	val := ev.Eval(t.expr)
 	if val.IsError() {
 		return nil, cleanError(errors.New(val.Error()), t.src)
