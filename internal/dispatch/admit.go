@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -39,6 +40,12 @@ type Decision struct {
 // acts now. When Decision.Act is true the caller starts the action and
 // must Release(Decision.Lease) when it ends (or fails to start).
 func (c *Consolidator) Admit(ctx context.Context, obs *Observation, cfg Config) (Decision, error) {
+	if c.State == nil {
+		return Decision{}, errNoState
+	}
+	if obs == nil {
+		return Decision{}, errors.New("consolidate: Admit needs the Observation of the trigger")
+	}
 	if err := cfg.Validate(); err != nil {
 		return Decision{}, err
 	}
@@ -202,6 +209,9 @@ type Flush struct {
 // action is claimed by one conditional write, so it is returned once.
 // Call it every few seconds locally, every minute in AWS.
 func (c *Consolidator) Due(ctx context.Context) ([]Flush, error) {
+	if c.State == nil {
+		return nil, errNoState
+	}
 	now := c.now()
 	groups, err := c.Groups(ctx)
 	if err != nil {

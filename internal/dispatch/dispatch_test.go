@@ -256,7 +256,17 @@ func TestNonAlertTriggersAreGuardedOnly(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
+	var empty Consolidator
+	if _, err := empty.Observe(ctx, trigger.Trigger{ID: "x"}); err == nil {
+		t.Error("nil State accepted")
+	}
+	if _, err := empty.Due(ctx); err == nil {
+		t.Error("nil State accepted by Due")
+	}
 	f := newFixture(t)
+	if _, err := f.c.Admit(ctx, nil, Config{Rule: "r"}); err == nil {
+		t.Error("nil observation accepted")
+	}
 	if _, err := f.c.Observe(ctx, trigger.Trigger{Type: trigger.TypeCloudWatchAlarm}); err == nil || !strings.Contains(err.Error(), "no id") {
 		t.Fatalf("missing id: %v", err)
 	}
@@ -268,5 +278,30 @@ func TestBadInput(t *testing.T) {
 		if _, err := f.c.Admit(ctx, obs, cfg); err == nil {
 			t.Errorf("config %+v accepted", cfg)
 		}
+	}
+}
+
+func TestBindAndFinishByExecutionName(t *testing.T) {
+	f := newFixture(t)
+	cfg := Config{Rule: "r", GroupWait: NoWait}
+	d := f.admit(f.alarm("disk-full", "i-1", "ALARM"), cfg)
+	want(t, d, true, "act")
+	if err := f.c.Bind(ctx, "r-abc123", *d.Lease); err != nil {
+		t.Fatal(err)
+	}
+	if _, gd, _ := f.c.Acquire(ctx, Config{Rule: "other"}, "i-1"); gd.Act {
+		t.Fatal("target free while the execution runs")
+	}
+	if err := f.c.Finish(ctx, "r-abc123", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.c.Finish(ctx, "r-abc123", true); err != nil {
+		t.Fatalf("second finish: %v", err)
+	}
+	if err := f.c.Finish(ctx, "never-bound", false); err != nil {
+		t.Fatalf("unknown execution: %v", err)
+	}
+	if _, gd, _ := f.c.Acquire(ctx, Config{Rule: "other"}, "i-1"); !gd.Act {
+		t.Fatalf("target still busy after Finish: %+v", gd)
 	}
 }

@@ -101,6 +101,9 @@ func alertKey(fp string) state.Key { return state.Key{PK: pkAlert, SK: fp} }
 // without consolidation.
 func (c *Consolidator) Observe(ctx context.Context, t trigger.Trigger) (*Observation, error) {
 	obs := &Observation{Trigger: t}
+	if c.State == nil {
+		return obs, errNoState
+	}
 	if t.ID == "" {
 		return obs, fmt.Errorf("consolidate: trigger has no id, so redeliveries cannot be recognised")
 	}
@@ -204,6 +207,8 @@ func (c *Consolidator) Alerts(ctx context.Context) ([]Record, error) {
 	}
 	return out, nil
 }
+
+var errNoState = errors.New("consolidate: Consolidator.State is nil")
 
 func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
