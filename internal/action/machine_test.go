@@ -3,6 +3,7 @@ package action
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -35,6 +36,9 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{t: t}
 	for _, dir := range machineDirs {
+		if found, _ := filepath.Glob(filepath.Join(dir, "*.asl.json")); len(found) == 0 {
+			continue // pending/ empties once its machines move up
+		}
 		lib, err := workflow.LoadLibrary(dir, testSubs)
 		if err != nil {
 			t.Fatal(err)
