@@ -54,6 +54,11 @@ func commandPlan(a *pack.Action, params map[string]any, s Settings) (Plan, error
 	if err != nil {
 		return Plan{}, fmt.Errorf("action %s: %w", a.Ref, err)
 	}
+	if sudo, _ := params["sudo"].(bool); sudo {
+		// The whole script, variables included, is one quoted word: sudo
+		// resets the environment, so exports outside it would not arrive.
+		script = "sudo -n sh -c " + shell.Quote(script)
+	}
 	timeout := int(intParam(params, "timeout", 600))
 	if timeout <= 0 {
 		return Plan{}, fmt.Errorf("action %s: parameter timeout must be a positive number of seconds, got %d", a.Ref, timeout)
@@ -99,9 +104,6 @@ func commandBody(a *pack.Action, params map[string]any) (string, error) {
 	}
 	if strings.Contains(cmd, "{{") || strings.Contains(cmd, "{%") {
 		return "", fmt.Errorf("parameter cmd contains a Jinja template; Medic never splices parameters into commands: refer to them as \"$name\" instead")
-	}
-	if sudo, _ := params["sudo"].(bool); sudo {
-		cmd = "sudo -n sh -c " + shell.Quote(cmd)
 	}
 	return cmd, nil
 }

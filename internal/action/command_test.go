@@ -143,14 +143,25 @@ func TestCommandPlanRefusesBadRequests(t *testing.T) {
 	}
 }
 
-func TestSudoWrapsTheCommandAsOneQuotedWord(t *testing.T) {
-	plan, err := Build(shellAction(RunnerLocalShellCmd, nil), map[string]any{"cmd": "echo 'hi'", "sudo": true}, Settings{})
+func TestSudoWrapsTheWholeScriptAsOneQuotedWord(t *testing.T) {
+	// A stand-in sudo that, like the real one, resets the environment.
+	dir := t.TempDir()
+	fake := "#!/bin/sh\n[ \"$1\" = -n ] && shift\nexec env -i PATH=\"$PATH\" \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "sudo"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	plan, err := Build(shellAction(RunnerLocalShellCmd, nil), map[string]any{"cmd": `printf '%s' "$v"`, "v": "a'b $(id)", "sudo": true}, Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	script := plan.Input["send_command"].(map[string]any)["Parameters"].(map[string]any)["commands"].([]any)[0].(string)
-	if !strings.HasSuffix(script, `sudo -n sh -c 'echo '\''hi'\'''`) {
+	if !strings.HasPrefix(script, "sudo -n sh -c '") {
 		t.Fatalf("script %q", script)
+	}
+	out, err := exec.Command("sh", "-c", script).Output()
+	if err != nil || string(out) != "a'b $(id)" {
+		t.Fatalf("under sudo the command saw %q (%v)", out, err)
 	}
 }
 
