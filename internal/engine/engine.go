@@ -81,6 +81,9 @@ func (e *Engine) start(ctx context.Context, t trigger.Trigger, ev rule.Evaluatio
 	if !ok {
 		return "", false, fmt.Sprintf("rule %s: action %q not found", ev.Rule.Ref, ev.Rule.Action.Ref)
 	}
+	if !a.Enabled {
+		return "", false, fmt.Sprintf("rule %s: action %s is disabled", ev.Rule.Ref, a.Ref)
+	}
 	params, err := a.ResolveParams(ev.Params)
 	if err != nil {
 		return "", false, fmt.Sprintf("rule %s: action %s: %v", ev.Rule.Ref, a.Ref, err)

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -90,5 +91,15 @@ func TestExecutionNameIsValidForStepFunctions(t *testing.T) {
 		if n != ExecutionName(ref, "id-1") {
 			t.Errorf("name not deterministic")
 		}
+	}
+}
+
+func TestDisabledActionNeverRuns(t *testing.T) {
+	e, st := newEngine(t)
+	a, _ := e.Packs.Action("linux.free_disk")
+	a.Enabled = false
+	out := e.Handle(context.Background(), diskAlarm("evt-3", "ALARM"))
+	if len(out) != 1 || !strings.Contains(out[0].Error, "disabled") || len(st.started) != 0 {
+		t.Fatalf("outcomes %+v, started %d", out, len(st.started))
 	}
 }
