@@ -14,8 +14,10 @@ import (
 // Actions granted per capability. Kept as data so the tests and the docs
 // can show them.
 var (
-	TableActions = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-		"dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"}
+	// What internal/state/dynamo calls: every write is a conditional
+	// UpdateItem. Its CreateTable/UpdateTimeToLive are for tests; the
+	// stack owns the table.
+	TableActions = []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
 	StartActions          = []string{"states:StartExecution"}
 	StateMachineActions   = []string{"states:ListExecutions", "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
 	ExecutionActions      = []string{"states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"}
