@@ -17,7 +17,7 @@ var (
 	// What internal/state/dynamo calls: every write is a conditional
 	// UpdateItem. Its CreateTable/UpdateTimeToLive are for tests; the
 	// stack owns the table.
-	TableActions = []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
+	TableActions          = []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
 	StartActions          = []string{"states:StartExecution"}
 	StateMachineActions   = []string{"states:ListExecutions", "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
 	ExecutionActions      = []string{"states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"}
