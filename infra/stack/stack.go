@@ -111,10 +111,16 @@ func (m *Medic) addStorage() {
 		},
 		RemovalPolicy: m.removal(),
 	})
+	awscdk.NewCfnOutput(m.Stack, jsii.String("AlertStateTableName"), &awscdk.CfnOutputProps{
+		Value: m.Table.TableName(), Description: jsii.String("Medic's alert-state table (pk, sk, TTL expires_at)"),
+	})
 	m.DeadLetters = awssqs.NewQueue(m.Stack, jsii.String("DeadLetters"), &awssqs.QueueProps{
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
+	})
+	awscdk.NewCfnOutput(m.Stack, jsii.String("DeadLettersUrl"), &awscdk.CfnOutputProps{
+		Value: m.DeadLetters.QueueUrl(), Description: jsii.String("Alerts and invocations Medic could not process"),
 	})
 	for _, key := range slackSecretKeys {
 		m.SlackSecrets[key] = awssecretsmanager.NewSecret(m.Stack, jsii.String("Slack-"+key), &awssecretsmanager.SecretProps{

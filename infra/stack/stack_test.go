@@ -503,7 +503,9 @@ func TestTopicsAreSSLOnlyAndAlarmsMayPublish(t *testing.T) {
 			})}),
 		})
 	})
-	check(t, "AlarmTopicArn output", func() { s.tpl.HasOutput(jsii.String("AlarmTopicArn"), map[string]any{}) })
+	for _, out := range []string{"AlarmTopicArn", "AlertStateTableName", "DeadLettersUrl"} {
+		check(t, out+" output", func() { s.tpl.HasOutput(jsii.String(out), map[string]any{}) })
+	}
 }
 
 func TestAlertStateTable(t *testing.T) {

@@ -144,3 +144,12 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// BenchmarkLoad reads every real definition, as each synth does.
+func BenchmarkLoad(b *testing.B) {
+	for b.Loop() {
+		if _, err := Load("../../statemachines"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
