@@ -5,7 +5,7 @@
 # The CDK packages compile slowly, so they are a list of their own.
 PKGS         := ./cmd/... ./internal/... ./functions/...
 INFRA_PKGS   := $(if $(wildcard infra/*.go),./infra/...,)
-FUNCS        := $(notdir $(wildcard functions/*))
+FUNCS        := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 LAMBDA_FLAGS := -trimpath -tags lambda.norpc -ldflags '-s -w'
 NPM_BIN      := node_modules/.bin
 
@@ -30,7 +30,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-fund --no-audit
 	touch $@
 
-test: deps validate test-go test-infra demo   ## everything CI runs
+test: deps validate test-go test-infra synth demo   ## everything CI runs
 
 test-go:
 	go vet $(PKGS)
@@ -45,9 +45,12 @@ validate: deps cli             ## state machines (asl-validator + our parser) an
 
 build: $(FUNCS:%=build/%/bootstrap)   ## Lambda binaries (arm64, provided.al2023) with packs beside them
 
+# Packs ship beside every bootstrap; chatops also ships who-may-do-what
+# (MEDIC_CHATOPS_CONFIG_FILE, default the example).
 build/%/bootstrap: FORCE
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(LAMBDA_FLAGS) -o $@ ./functions/$*
 	rm -rf build/$*/packs && cp -r packs build/$*/packs
+	if [ $* = chatops ]; then mkdir -p build/chatops/config && cp $${MEDIC_CHATOPS_CONFIG_FILE:-config/chatops.example.yaml} build/chatops/config/chatops.yaml; fi
 
 synth: build deps
 	CDK_DISABLE_VERSION_CHECK=1 $(NPM_BIN)/cdk synth -q --no-notices
