@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/medic-sre/medic/internal/poll"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -77,23 +78,7 @@ func (w *Watcher) Wait(ctx context.Context, arn string) (Outcome, error) {
 	}
 }
 
-func (w *Watcher) sleep(ctx context.Context) error {
-	d := w.Poll
-	if d <= 0 {
-		d = 2 * time.Second
-	}
-	if w.Sleep != nil {
-		return w.Sleep(ctx, d)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (w *Watcher) sleep(ctx context.Context) error { return poll.Sleep(ctx, w.Poll, w.Sleep) }
 
 // TaskAPI is the part of the client that answers .waitForTaskToken tasks.
 type TaskAPI interface {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/medic-sre/medic/internal/poll"
 	"sort"
 	"strconv"
 	"time"
@@ -242,20 +243,4 @@ func (r *Runner) notYet() int {
 	return 10
 }
 
-func (r *Runner) sleep(ctx context.Context) error {
-	d := r.Poll
-	if d <= 0 {
-		d = 2 * time.Second
-	}
-	if r.Sleep != nil {
-		return r.Sleep(ctx, d)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (r *Runner) sleep(ctx context.Context) error { return poll.Sleep(ctx, r.Poll, r.Sleep) }
