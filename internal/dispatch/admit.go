@@ -34,6 +34,17 @@ type Decision struct {
 	ExecutionKey string `json:"execution_key,omitempty"`
 	// Lease, when Act, holds the target; Release it when the run ends.
 	Lease *guard.Lease `json:"lease,omitempty"`
+
+	// claim is the group action this decision took, so Abandon can give
+	// it back; empty for triggers that are not alerts.
+	claim groupClaim
+}
+
+// groupClaim names one claimed action of a group.
+type groupClaim struct {
+	group string
+	seq   int
+	prev  map[string]bool
 }
 
 // Admit decides whether the rule cfg.Rule, which matched obs's trigger,
@@ -94,9 +105,10 @@ func (c *Consolidator) Admit(ctx context.Context, obs *Observation, cfg Config) 
 	}
 	d.Target = targetOf(cfg, a.Labels, g.ID)
 	d.ExecutionKey = fmt.Sprintf("%s#%d", g.ID, g.Seq)
+	d.claim = groupClaim{group: g.ID, seq: g.Seq, prev: j.prev}
 	d, err = c.guarded(ctx, cfg, d)
 	if err == nil && !d.Act && strings.HasPrefix(d.Reason, "target busy") {
-		err = c.unclaim(ctx, g.ID, g.Seq, j.prev)
+		err = c.unclaim(ctx, d.claim, g.NextFlush)
 	}
 	return d, err
 }
@@ -278,12 +290,12 @@ func (c *Consolidator) flush(ctx context.Context, id string, now time.Time) (Flu
 		f.Alerts = append(f.Alerts, alert.Alert{Fingerprint: afp, Labels: mm.Labels, Status: mm.Status, At: mm.Since})
 	}
 	d := Decision{Fingerprint: fp, GroupKey: g.Key(), Target: targetOf(g.Config, m.Labels, g.ID),
-		ExecutionKey: fmt.Sprintf("%s#%d", g.ID, g.Seq)}
+		ExecutionKey: fmt.Sprintf("%s#%d", g.ID, g.Seq), claim: groupClaim{group: g.ID, seq: g.Seq, prev: prev}}
 	if f.Decision, err = c.guarded(ctx, g.Config, d); err != nil {
 		return f, true, err
 	}
 	if !f.Act && strings.HasPrefix(f.Reason, "target busy") {
-		err = c.unclaim(ctx, g.ID, g.Seq, prev)
+		err = c.unclaim(ctx, d.claim, g.NextFlush)
 	}
 	return f, true, err
 }

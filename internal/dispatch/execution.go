@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -32,17 +33,49 @@ func (c *Consolidator) Bind(ctx context.Context, execution string, lease guard.L
 // execution without a bound lease (started before consolidation, or
 // already finished) is not an error: Finish is safe to call twice.
 func (c *Consolidator) Finish(ctx context.Context, execution string, success bool) error {
+	_, err := c.finish(ctx, execution, success)
+	return err
+}
+
+func (c *Consolidator) finish(ctx context.Context, execution string, success bool) (bound bool, err error) {
 	k := state.Key{PK: pkExecution, SK: execution}
 	it, ok, err := c.State.Get(ctx, k)
 	if err != nil || !ok {
-		return err
+		return false, err
 	}
 	var lease guard.Lease
 	if err := json.Unmarshal(it.Value, &lease); err != nil {
-		return fmt.Errorf("consolidate: execution %s: stored lease is corrupt: %w", execution, err)
+		return true, fmt.Errorf("consolidate: execution %s: stored lease is corrupt: %w", execution, err)
 	}
 	if err := c.Release(ctx, lease, success); err != nil {
-		return err
+		return true, err
 	}
-	return c.State.Delete(ctx, k)
+	return true, c.State.Delete(ctx, k)
+}
+
+// Abandon undoes a granted decision whose execution could not be
+// started: the lease is released as a failure (a start that keeps failing
+// opens the breaker like a failing fix) and a group's action is given
+// back so its next flush, due at once, tries again. The caller should
+// also Forget the delivery, so the event source's retry is not taken for
+// a duplicate.
+func (c *Consolidator) Abandon(ctx context.Context, execution string, d Decision) error {
+	bound, err := c.finish(ctx, execution, false)
+	if err == nil && !bound && d.Lease != nil {
+		err = c.Release(ctx, *d.Lease, false)
+	}
+	return errors.Join(err, c.unclaim(ctx, d.claim, c.now()))
+}
+
+// FlushEvent is the event a scheduler sends to run Due: EventBridge
+// Scheduler every minute in AWS (infra/ sends exactly this JSON).
+const FlushEvent = `{"source":"medic.consolidation","detail-type":"Flush"}`
+
+// IsFlushEvent reports whether an event body is FlushEvent.
+func IsFlushEvent(body []byte) bool {
+	var e struct {
+		Source     string `json:"source"`
+		DetailType string `json:"detail-type"`
+	}
+	return json.Unmarshal(body, &e) == nil && e.Source == "medic.consolidation" && e.DetailType == "Flush"
 }

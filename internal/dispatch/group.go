@@ -230,18 +230,22 @@ func (c *Consolidator) resolveMember(ctx context.Context, id, fp string) error {
 	return err
 }
 
-// unclaim gives the group's action back (the target was busy) so the next
-// group_interval tries again.
-func (c *Consolidator) unclaim(ctx context.Context, id string, seq int, prev map[string]bool) error {
-	_, err := state.Update(ctx, c.State, groupKey(id), func(it *state.Item, ok bool) (bool, error) {
+// unclaim gives a group's action back (the target was busy, the start
+// failed) so the group acts again at its flush time next.
+func (c *Consolidator) unclaim(ctx context.Context, cl groupClaim, next time.Time) error {
+	if cl.group == "" {
+		return nil
+	}
+	_, err := state.Update(ctx, c.State, groupKey(cl.group), func(it *state.Item, ok bool) (bool, error) {
 		if !ok {
 			return false, nil
 		}
 		g, err := decodeGroup(it)
-		if err != nil || g.Seq != seq {
+		if err != nil || g.Seq != cl.seq {
 			return false, err
 		}
-		g.Notified = prev
+		g.Notified = cl.prev
+		g.NextFlush = next
 		return true, encodeGroup(it, g)
 	})
 	return err

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/internal/action"
+	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/execution"
 	"github.com/medic-sre/medic/internal/kv"
 	"github.com/medic-sre/medic/internal/pack"
@@ -39,6 +40,14 @@ type Engine struct {
 	Settings action.Settings
 	Log      *slog.Logger
 	Now      func() time.Time
+	// Consolidator, when set, stands between a match and its start:
+	// duplicates, silences, inhibitions, flapping, grouping and the guard
+	// decide whether and when the rule acts (see consolidate.go). Without
+	// it every match starts at once (the rule tester, `medic workflow`).
+	Consolidator *dispatch.Consolidator
+	// EscalationAction tells a human that automation stopped (a circuit
+	// breaker opened); default core.notify with message and severity.
+	EscalationAction string
 }
 
 // Outcome is what happened for one rule and one trigger.
@@ -48,75 +57,129 @@ type Outcome struct {
 	Execution string `json:"execution,omitempty"`
 	// Duplicate is true when the execution had already been started for
 	// this trigger (a redelivery).
-	Duplicate bool   `json:"duplicate,omitempty"`
-	Error     string `json:"error,omitempty"`
+	Duplicate bool `json:"duplicate,omitempty"`
+	// Held says why consolidation did not act now: grouped and waiting,
+	// silenced, inhibited, flapping, rate limited, target busy, circuit
+	// open.
+	Held string `json:"held,omitempty"`
+	// Escalation is the execution that told a human automation stopped.
+	Escalation string `json:"escalation,omitempty"`
+	Error      string `json:"error,omitempty"`
 }
 
 // Handle evaluates one trigger and starts the action of every matching rule.
 // A failure of one rule never stops the others; the errors are returned
 // with the outcomes.
 func (e *Engine) Handle(ctx context.Context, t trigger.Trigger) []Outcome {
-	var outcomes []Outcome
+	var matched []rule.Evaluation
 	for _, ev := range e.Rules.Evaluate(t, e.KV) {
 		e.log().Info("rule evaluated", "trigger", t.ID, "rule", ev.Rule.Ref, "matched", ev.Matched, "explain", ev.Explain())
-		if !ev.Matched {
-			continue
+		if ev.Matched {
+			matched = append(matched, ev)
 		}
+	}
+	if e.Consolidator != nil {
+		return e.consolidate(ctx, t, matched)
+	}
+	var outcomes []Outcome
+	for _, ev := range matched {
 		out := Outcome{Rule: ev.Rule.Ref, Matched: true}
 		if ev.Err != nil {
 			out.Error = ev.Err.Error()
 		} else {
-			out.Execution, out.Duplicate, out.Error = e.start(ctx, t, ev)
+			out.Execution, out.Duplicate, out.Error = e.startRule(ctx, t, ev, ExecutionName(ev.Rule.Ref, t.ID))
 		}
-		if out.Error != "" {
-			e.log().Error("action not started", "trigger", t.ID, "rule", ev.Rule.Ref, "err", out.Error)
-		}
-		outcomes = append(outcomes, out)
+		outcomes = append(outcomes, e.logged(t, out))
 	}
 	return outcomes
 }
 
-func (e *Engine) start(ctx context.Context, t trigger.Trigger, ev rule.Evaluation) (id string, duplicate bool, errText string) {
-	a, ok := e.Packs.Action(ev.Rule.Action.Ref)
+// logged logs an outcome worth an operator's attention and returns it.
+func (e *Engine) logged(t trigger.Trigger, out Outcome) Outcome {
+	switch {
+	case out.Error != "":
+		e.log().Error("action not started", "trigger", t.ID, "rule", out.Rule, "err", out.Error)
+	case out.Held != "":
+		e.log().Info("action held", "trigger", t.ID, "rule", out.Rule, "reason", out.Held, "escalation", out.Escalation)
+	}
+	return out
+}
+
+// startRule starts the action of a matched rule as execution name.
+func (e *Engine) startRule(ctx context.Context, t trigger.Trigger, ev rule.Evaluation, name string, origin ...execution.Step) (id string, duplicate bool, errText string) {
+	steps := append([]execution.Step{
+		{Kind: "alert", Name: alertName(t), Detail: alertDetail(t)},
+		{Kind: "rule", Name: ev.Rule.Ref, Detail: "matched"},
+	}, origin...)
+	_, dup, err := e.StartAction(ctx, Run{Name: name, Rule: ev.Rule.Ref, Action: ev.Rule.Action.Ref, Params: ev.Params, Trigger: t, Origin: steps})
+	if err != nil {
+		return name, false, fmt.Sprintf("rule %s: %v", ev.Rule.Ref, err)
+	}
+	return name, dup, ""
+}
+
+// Run is one action run to start: by a rule for a trigger, by a person
+// in chat, by `medic run`.
+type Run struct {
+	// Name is the execution's name; deterministic in what asked for the
+	// run, so a redelivery maps to the execution already started.
+	Name   string
+	Rule   string // the rule that matched, "" when none did
+	Action string
+	// Params are as given (rendered by the rule, typed in chat); the
+	// action's schema resolves and checks them here.
+	Params  map[string]any
+	Trigger trigger.Trigger
+	// Origin are the steps that led to the run (the alert, the rule, who
+	// asked in chat), recorded before the action's own.
+	Origin []execution.Step
+}
+
+// StartAction resolves r's parameters against its action, builds the
+// workflow input and starts it. duplicate reports that an execution of
+// r.Name already existed (nothing new was started).
+func (e *Engine) StartAction(ctx context.Context, r Run) (rec *execution.Record, duplicate bool, err error) {
+	a, ok := e.Packs.Action(r.Action)
 	if !ok {
-		return "", false, fmt.Sprintf("rule %s: action %q not found", ev.Rule.Ref, ev.Rule.Action.Ref)
+		return nil, false, fmt.Errorf("action %q not found", r.Action)
 	}
 	if !a.Enabled {
-		return "", false, fmt.Sprintf("rule %s: action %s is disabled", ev.Rule.Ref, a.Ref)
+		return nil, false, fmt.Errorf("action %s is disabled", a.Ref)
 	}
-	params, err := a.ResolveParams(ev.Params)
+	params, err := a.ResolveParams(r.Params)
 	if err != nil {
-		return "", false, fmt.Sprintf("rule %s: action %s: %v", ev.Rule.Ref, a.Ref, err)
+		return nil, false, fmt.Errorf("action %s: %w", a.Ref, err)
 	}
 	plan, err := action.Build(a, params, e.Settings)
 	if err != nil {
-		return "", false, err.Error()
+		return nil, false, err
 	}
-	rec := e.newRecord(t, ev, a, params, plan)
+	rec = e.newRecord(r, a, params, plan)
 	switch err := e.Starter.Start(ctx, rec, plan.Input); {
 	case errors.Is(err, execution.ErrExists):
 		e.log().Info("duplicate delivery: execution already started", "execution", rec.ID)
-		return rec.ID, true, ""
+		return rec, true, nil
 	case err != nil:
-		return rec.ID, false, err.Error()
+		return rec, false, err
 	}
-	e.log().Info("execution started", "execution", rec.ID, "rule", ev.Rule.Ref, "action", a.Ref, "state_machine", plan.StateMachine)
-	return rec.ID, false, ""
+	e.log().Info("execution started", "execution", rec.ID, "rule", r.Rule, "action", a.Ref, "state_machine", plan.StateMachine)
+	return rec, false, nil
 }
 
-func (e *Engine) newRecord(t trigger.Trigger, ev rule.Evaluation, a *pack.Action, params map[string]any, plan action.Plan) *execution.Record {
+func (e *Engine) newRecord(r Run, a *pack.Action, params map[string]any, plan action.Plan) *execution.Record {
 	now := e.now()
 	rec := &execution.Record{
-		ID:           ExecutionName(ev.Rule.Ref, t.ID),
+		ID:           r.Name,
 		StateMachine: plan.StateMachine,
-		Rule:         ev.Rule.Ref,
+		Rule:         r.Rule,
 		Action:       a.Ref,
-		Trigger:      t,
+		Trigger:      r.Trigger,
 		Params:       a.MaskSecrets(params),
 		Started:      now,
 	}
-	rec.Add(now, "alert", alertName(t), alertDetail(t))
-	rec.Add(now, "rule", ev.Rule.Ref, "matched")
+	for _, s := range r.Origin {
+		rec.Add(now, s.Kind, s.Name, s.Detail)
+	}
 	rec.Add(now, "action", a.Ref, fmt.Sprintf("%v", rec.Params))
 	return rec
 }

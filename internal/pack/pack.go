@@ -13,6 +13,9 @@ import (
 	"sort"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/rule"
 )
 
@@ -25,16 +28,21 @@ type Pack struct {
 	Actions                                        []*Action
 	Aliases                                        []*Alias
 	Policies                                       []*Policy
+	// Consolidate is pack.yaml's `consolidate:` block: the default of
+	// every rule in the pack, which a rule's own block overrides key by key.
+	Consolidate *yaml.Node
 }
 
 // Set is every pack under one directory.
 type Set struct {
-	Packs   []*Pack
-	actions map[string]*Action
+	Packs         []*Pack
+	actions       map[string]*Action
+	rules         map[string]*rule.Rule
+	consolidation map[string]dispatch.Config
 }
 
 var packFields = []string{"ref", "name", "description", "version", "author", "email", "keywords",
-	"python_versions", "dependencies", "system", "contributors", "stackstorm_version", "website"}
+	"python_versions", "dependencies", "system", "contributors", "stackstorm_version", "website", "consolidate"}
 
 // LoadDir loads every packs/<name>/ folder under dir. The error, when not
 // nil, is a rule.Problems listing every problem found; the returned Set then
@@ -55,7 +63,7 @@ func LoadFS(fsys fs.FS, name string) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("packs: %s: %w", name, err)
 	}
-	s := &Set{actions: map[string]*Action{}}
+	s := &Set{actions: map[string]*Action{}, rules: map[string]*rule.Rule{}, consolidation: map[string]dispatch.Config{}}
 	var ps problems
 	for _, e := range entries {
 		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
@@ -142,6 +150,7 @@ func loadPack(src source, dir string, ps *problems) *Pack {
 			ps.add(meta, n.Line, "keywords", "must be a list of strings")
 		}
 	}
+	p.Consolidate = d.node("consolidate")
 	if p.Ref == "" {
 		p.Ref = p.Name
 	}
@@ -192,6 +201,8 @@ func (s *Set) index(ps *problems) {
 				continue
 			}
 			rules[r.Ref] = r.File
+			s.rules[r.Ref] = r
+			s.decodeConsolidation(p, r, ps)
 		}
 	}
 }
@@ -203,6 +214,12 @@ func (s *Set) Rules() []*rule.Rule {
 		out = append(out, p.Rules...)
 	}
 	return out
+}
+
+// Rule finds a rule by "pack.name".
+func (s *Set) Rule(ref string) (*rule.Rule, bool) {
+	r, ok := s.rules[ref]
+	return r, ok
 }
 
 // Action finds an action by "pack.name".

@@ -12,7 +12,7 @@ import (
 const defaultPack = "default"
 
 var ruleFields = []string{"name", "pack", "ref", "description", "enabled", "trigger", "criteria", "action",
-	"type", "tags", "metadata_file", "uid", "id", "context"}
+	"type", "tags", "metadata_file", "uid", "id", "context", "consolidate"}
 
 // LoadRuleFile reads one rule file on its own (the rule tester's input).
 // fallbackPack is used when the file has no `pack:` field.
@@ -72,6 +72,7 @@ func ParseRule(path string, data []byte, packName string, ps *problems) *rule.Ru
 	cs, cps := rule.ParseCriteria(d.node("criteria"), path, "criteria")
 	ps.addAll(cps)
 	r.Criteria = cs
+	r.Consolidate = d.node("consolidate")
 	return r
 }
 

@@ -4,6 +4,8 @@
 package rule
 
 import (
+	"gopkg.in/yaml.v3"
+
 	"fmt"
 	"strings"
 	"sync"
@@ -33,6 +35,10 @@ type Rule struct {
 	// masks their rendered values (explanations end up in logs). Pack
 	// loading fills it from the action's schema.
 	SecretParams map[string]bool
+	// Consolidate is the rule's `consolidate:` block as written (Medic's
+	// grouping and guardrails); the pack loader decodes it, merged over
+	// the pack's own block.
+	Consolidate *yaml.Node
 
 	once     sync.Once
 	problems []Problem

@@ -1,0 +1,185 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/medic-sre/medic/internal/dispatch"
+	"github.com/medic-sre/medic/internal/execution"
+	"github.com/medic-sre/medic/internal/rule"
+	"github.com/medic-sre/medic/internal/trigger"
+)
+
+// DefaultEscalationAction posts a message to the chat thread.
+const DefaultEscalationAction = "core.notify"
+
+// consolidate is Handle with a Consolidator: every trigger is observed
+// (so resolutions close groups and `medic alerts` sees all alerts, matched
+// or not), then each matching rule is admitted or held.
+func (e *Engine) consolidate(ctx context.Context, t trigger.Trigger, matched []rule.Evaluation) []Outcome {
+	c := e.Consolidator
+	obs, err := c.Observe(ctx, t)
+	if err != nil {
+		// Acting without the state would skip deduplication and the
+		// guardrails: fail the rules instead, so the event source retries.
+		e.log().Error("consolidation unavailable", "trigger", t.ID, "err", err)
+		e.forget(ctx, t)
+		var outcomes []Outcome
+		for _, ev := range matched {
+			outcomes = append(outcomes, e.logged(t, Outcome{Rule: ev.Rule.Ref, Matched: true, Error: "consolidation: " + err.Error()}))
+		}
+		return outcomes
+	}
+	var outcomes []Outcome
+	failed := false
+	for _, ev := range matched {
+		out := e.admit(ctx, obs, ev)
+		failed = failed || out.Error != ""
+		outcomes = append(outcomes, e.logged(t, out))
+	}
+	if failed {
+		// The retry of this delivery must not be taken for a duplicate.
+		e.forget(ctx, t)
+	}
+	return outcomes
+}
+
+// admit asks the consolidator about one matching rule and starts it when
+// granted.
+func (e *Engine) admit(ctx context.Context, obs *dispatch.Observation, ev rule.Evaluation) Outcome {
+	out := Outcome{Rule: ev.Rule.Ref, Matched: true}
+	if ev.Err != nil {
+		out.Error = ev.Err.Error()
+		return out
+	}
+	d, err := e.Consolidator.Admit(ctx, obs, e.Packs.Consolidation(ev.Rule.Ref))
+	if err != nil {
+		out.Error = "consolidation: " + err.Error()
+		return out
+	}
+	if !d.Act {
+		out.Held, out.Duplicate = d.Reason, obs.Duplicate
+		if d.Escalate {
+			out.Escalation = e.escalate(ctx, ev.Rule.Ref, obs.Trigger, d)
+		}
+		return out
+	}
+	out.Execution, out.Duplicate, out.Error = e.launch(ctx, obs.Trigger, ev, d)
+	return out
+}
+
+// Flush runs the consolidator's due group actions (call it every few
+// seconds locally, every minute in AWS): each evaluates its rule on the
+// group's representative alert and starts like a match would.
+func (e *Engine) Flush(ctx context.Context) ([]Outcome, error) {
+	if e.Consolidator == nil {
+		return nil, nil
+	}
+	flushes, err := e.Consolidator.Due(ctx)
+	outcomes := make([]Outcome, 0, len(flushes))
+	for _, f := range flushes {
+		outcomes = append(outcomes, e.logged(f.Trigger, e.flushOne(ctx, f)))
+	}
+	return outcomes, err
+}
+
+func (e *Engine) flushOne(ctx context.Context, f dispatch.Flush) Outcome {
+	out := Outcome{Rule: f.Rule, Matched: true}
+	if !f.Act {
+		out.Held = f.Reason
+		if f.Escalate {
+			out.Escalation = e.escalate(ctx, f.Rule, f.Trigger, f.Decision)
+		}
+		return out
+	}
+	r, ok := e.Packs.Rule(f.Rule)
+	ev := rule.Evaluation{}
+	if ok {
+		ev = e.Rules.EvaluateRule(r, f.Trigger, e.KV)
+	}
+	if !ok || !ev.Fires() {
+		// A rule removed or changed since the group formed: nothing to run,
+		// and nothing failed.
+		out.Held = "the rule no longer matches the group's alert"
+		if !ok {
+			out.Held = "the rule is no longer loaded"
+		}
+		if err := e.Consolidator.Release(ctx, *f.Lease, true); err != nil {
+			out.Error = err.Error()
+		}
+		return out
+	}
+	out.Execution, out.Duplicate, out.Error = e.launch(ctx, f.Trigger, ev, f.Decision,
+		execution.Step{Kind: "group", Name: f.GroupKey, Detail: fmt.Sprintf("%d alert(s) firing", len(f.Alerts))})
+	return out
+}
+
+// launch starts a granted decision's execution with its lease bound to
+// the execution name, so whoever sees the execution end can release it.
+func (e *Engine) launch(ctx context.Context, t trigger.Trigger, ev rule.Evaluation, d dispatch.Decision, origin ...execution.Step) (id string, duplicate bool, errText string) {
+	c := e.Consolidator
+	name := ExecutionName(ev.Rule.Ref, d.ExecutionKey)
+	origin = append(origin, execution.Step{Kind: "guard", Name: d.Target, Detail: d.Reason})
+	if err := c.Bind(ctx, name, *d.Lease); err != nil {
+		e.abandon(ctx, name, d)
+		return name, false, "consolidation: " + err.Error()
+	}
+	id, duplicate, errText = e.startRule(ctx, t, ev, name, origin...)
+	switch {
+	case errText != "":
+		e.abandon(ctx, name, d)
+	case duplicate:
+		// The execution already ran under this name (a group action
+		// claimed twice): this run's lease is not needed.
+		if err := c.Finish(ctx, name, true); err != nil {
+			e.log().Error("releasing a duplicate's lease", "execution", name, "err", err)
+		}
+	}
+	return id, duplicate, errText
+}
+
+func (e *Engine) abandon(ctx context.Context, name string, d dispatch.Decision) {
+	if err := e.Consolidator.Abandon(ctx, name, d); err != nil {
+		e.log().Error("giving back a failed start", "execution", name, "err", err)
+	}
+}
+
+func (e *Engine) forget(ctx context.Context, t trigger.Trigger) {
+	if err := e.Consolidator.Forget(ctx, t); err != nil {
+		e.log().Error("forgetting the delivery for its retry", "trigger", t.ID, "err", err)
+	}
+}
+
+// Finished is told that an execution ended (the local starter's done hook,
+// Step Functions' status change event in AWS): its lease is released and
+// the outcome feeds the circuit breaker.
+func (e *Engine) Finished(ctx context.Context, execution string, succeeded bool) error {
+	if e.Consolidator == nil {
+		return nil
+	}
+	return e.Consolidator.Finish(ctx, execution, succeeded)
+}
+
+// escalate tells a human that automation stopped for rule on d.Target.
+// The execution is named after the target and the reason, so each
+// opening of a breaker is told once however many alerts arrive while it
+// is open.
+func (e *Engine) escalate(ctx context.Context, ruleRef string, t trigger.Trigger, d dispatch.Decision) string {
+	ref := e.EscalationAction
+	if ref == "" {
+		ref = DefaultEscalationAction
+	}
+	msg := fmt.Sprintf("Medic stopped automatic remediation: rule %s on %s (alert %s): %s. A human needs to look.",
+		ruleRef, d.Target, alertName(t), d.Reason)
+	run := Run{
+		Name: ExecutionName("escalate."+ruleRef, d.Target+"\x00"+d.Reason), Rule: ruleRef, Action: ref,
+		Params: map[string]any{"message": msg, "severity": "critical"}, Trigger: t,
+		Origin: []execution.Step{{Kind: "alert", Name: alertName(t), Detail: alertDetail(t)}, {Kind: "guard", Name: d.Target, Detail: d.Reason}},
+	}
+	rec, _, err := e.StartAction(ctx, run)
+	if err != nil {
+		e.log().Error("escalation not sent", "rule", ruleRef, "target", d.Target, "action", ref, "err", err)
+		return ""
+	}
+	return rec.ID
+}
