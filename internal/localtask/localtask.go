@@ -4,6 +4,11 @@
 //
 //   - ssm:sendCommand / ssm:getCommandInvocation / ssm:listCommandInvocations
 //     run AWS-RunShellScript commands on local targets (package localrun);
+//   - ssm:cancelCommand kills a command's local processes;
+//   - ec2:rebootInstances / stopInstances / startInstances /
+//     describeInstances / describeInstanceStatus and autoscaling:
+//     describeAutoScalingGroups / setDesiredCapacity act on a simulated
+//     fleet (Fleet, seeded from fleet.yaml in the state directory);
 //   - lambda:invoke (and .waitForTaskToken) call Go handlers in-process;
 //   - sns:publish hands the message to a local sink.
 package localtask
@@ -24,6 +29,14 @@ const (
 	ResourceSendCommand            = "arn:aws:states:::aws-sdk:ssm:sendCommand"
 	ResourceGetCommandInvocation   = "arn:aws:states:::aws-sdk:ssm:getCommandInvocation"
 	ResourceListCommandInvocations = "arn:aws:states:::aws-sdk:ssm:listCommandInvocations"
+	ResourceCancelCommand          = "arn:aws:states:::aws-sdk:ssm:cancelCommand"
+	ResourceRebootInstances        = "arn:aws:states:::aws-sdk:ec2:rebootInstances"
+	ResourceStopInstances          = "arn:aws:states:::aws-sdk:ec2:stopInstances"
+	ResourceStartInstances         = "arn:aws:states:::aws-sdk:ec2:startInstances"
+	ResourceDescribeInstances      = "arn:aws:states:::aws-sdk:ec2:describeInstances"
+	ResourceDescribeInstanceStatus = "arn:aws:states:::aws-sdk:ec2:describeInstanceStatus"
+	ResourceDescribeASGs           = "arn:aws:states:::aws-sdk:autoscaling:describeAutoScalingGroups"
+	ResourceSetDesiredCapacity     = "arn:aws:states:::aws-sdk:autoscaling:setDesiredCapacity"
 	ResourceLambdaInvoke           = "arn:aws:states:::lambda:invoke"
 	ResourceLambdaInvokeWait       = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 	ResourceSNSPublish             = "arn:aws:states:::sns:publish"
@@ -36,6 +49,7 @@ type Function func(ctx context.Context, payload any) (any, error)
 // Handler dispatches Task states to local implementations.
 type Handler struct {
 	SSM       *SSM
+	Fleet     *Fleet              // EC2 instances and Auto Scaling groups; nil = none
 	Functions map[string]Function // by function name (the last part of an ARN)
 	Publish   func(ctx context.Context, topicArn, subject, message string) error
 }
@@ -54,7 +68,28 @@ func (h *Handler) Invoke(ctx context.Context, req asl.TaskRequest) (any, error) 
 	case ResourceSNSPublish:
 		return h.publish(ctx, req.Input)
 	}
+	if op, ok := h.fleetOps()[req.Resource]; ok {
+		return op(req.Input)
+	}
 	return nil, &asl.Error{Name: "States.TaskFailed", Cause: fmt.Sprintf("resource %q is not available locally", req.Resource)}
+}
+
+// fleetOps maps the EC2 and Auto Scaling resources to the fleet; without a
+// fleet every instance and group is unknown, as in an empty account.
+func (h *Handler) fleetOps() map[string]func(any) (any, error) {
+	f := h.Fleet
+	if f == nil {
+		f = NewFleet()
+	}
+	return map[string]func(any) (any, error){
+		ResourceRebootInstances:        f.RebootInstances,
+		ResourceStopInstances:          f.StopInstances,
+		ResourceStartInstances:         f.StartInstances,
+		ResourceDescribeInstances:      f.DescribeInstances,
+		ResourceDescribeInstanceStatus: f.DescribeInstanceStatus,
+		ResourceDescribeASGs:           f.DescribeAutoScalingGroups,
+		ResourceSetDesiredCapacity:     f.SetDesiredCapacity,
+	}
 }
 
 func (h *Handler) invokeFunction(ctx context.Context, input any) (any, error) {
