@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/medic-sre/medic/internal/yamlerr"
 )
 
 // yamlConfig is the YAML form of Config, as a rule's or pack's
@@ -58,7 +60,7 @@ func ParseConfig(data []byte, rule string) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&y); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("consolidate: %w", err)
+		return Config{}, yamlerr.Clean(err)
 	}
 	return y.config(rule)
 }

@@ -61,9 +61,9 @@ func TestParseConfigErrors(t *testing.T) {
 		"guard: {rate_per_rule: 0}":  `consolidate.guard.rate_per_rule: "0": want a positive count or "off"`,
 		"guard: {breaker_window: x}": "consolidate.guard.breaker_window",
 		"group_by: [..., alertname]": `group_by "..." must be the only entry`,
-		"groupby: [a]":               "field groupby not found",
-		"guard: {rate: 1}":           "field rate not found",
-		"group_by: alertname":        "cannot unmarshal",
+		"groupby: [a]":               "unknown field groupby",
+		"guard: {rate: 1}":           "unknown field rate",
+		"group_by: alertname":        "where a list is expected",
 	} {
 		if _, err := ParseConfig([]byte(in), "r"); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want %q", in, err, want)

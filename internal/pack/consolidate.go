@@ -1,12 +1,16 @@
 package pack
 
 import (
+	"bytes"
+	"fmt"
 	"path/filepath"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/medic-sre/medic/internal/dispatch"
+	"github.com/medic-sre/medic/internal/inhibit"
 	"github.com/medic-sre/medic/internal/rule"
+	"github.com/medic-sre/medic/internal/yamlerr"
 )
 
 // Consolidation is how alerts matched by the rule ref are grouped and
@@ -69,4 +73,58 @@ func mergeMappings(base, over *yaml.Node) *yaml.Node {
 		out.Content = append(out.Content, k, v)
 	}
 	return out
+}
+
+// InhibitRules are every pack's inhibit_rules: an inhibition written in
+// one pack (an instance-down alert) mutes alerts that rules of any pack
+// match.
+func (s *Set) InhibitRules() []inhibit.Rule {
+	var out []inhibit.Rule
+	for _, p := range s.Packs {
+		out = append(out, p.Inhibitions...)
+	}
+	return out
+}
+
+// parseInhibitRules reads pack.yaml's inhibit_rules list; problems name the
+// entry and field.
+func parseInhibitRules(file string, n *yaml.Node, ps *problems) []inhibit.Rule {
+	if n == nil || isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		ps.add(file, n.Line, "inhibit_rules", "must be a list of {name, source_matchers, target_matchers, equal}")
+		return nil
+	}
+	var rules []inhibit.Rule
+	for i, entry := range n.Content {
+		field := fmt.Sprintf("inhibit_rules[%d]", i)
+		var spec inhibit.Spec
+		if err := decodeStrict(entry, &spec); err != nil {
+			ps.add(file, entry.Line, field, "%v", err)
+			continue
+		}
+		if spec.Name == "" {
+			spec.Name = field
+		}
+		compiled, err := inhibit.Compile([]inhibit.Spec{spec})
+		if err != nil {
+			ps.add(file, entry.Line, field, "%v", err)
+			continue
+		}
+		rules = append(rules, compiled...)
+	}
+	return rules
+}
+
+// decodeStrict decodes a node refusing unknown fields, which Node.Decode
+// cannot do.
+func decodeStrict(n *yaml.Node, out any) error {
+	data, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	return yamlerr.Clean(dec.Decode(out))
 }

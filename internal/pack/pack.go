@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/medic-sre/medic/internal/dispatch"
+	"github.com/medic-sre/medic/internal/inhibit"
 	"github.com/medic-sre/medic/internal/rule"
 )
 
@@ -31,6 +32,9 @@ type Pack struct {
 	// Consolidate is pack.yaml's `consolidate:` block: the default of
 	// every rule in the pack, which a rule's own block overrides key by key.
 	Consolidate *yaml.Node
+	// Inhibitions are pack.yaml's `inhibit_rules:` (Alertmanager's form):
+	// while a source alert fires, matching target alerts are not acted on.
+	Inhibitions []inhibit.Rule
 }
 
 // Set is every pack under one directory.
@@ -42,7 +46,7 @@ type Set struct {
 }
 
 var packFields = []string{"ref", "name", "description", "version", "author", "email", "keywords",
-	"python_versions", "dependencies", "system", "contributors", "stackstorm_version", "website", "consolidate"}
+	"python_versions", "dependencies", "system", "contributors", "stackstorm_version", "website", "consolidate", "inhibit_rules"}
 
 // LoadDir loads every packs/<name>/ folder under dir. The error, when not
 // nil, is a rule.Problems listing every problem found; the returned Set then
@@ -151,6 +155,7 @@ func loadPack(src source, dir string, ps *problems) *Pack {
 		}
 	}
 	p.Consolidate = d.node("consolidate")
+	p.Inhibitions = parseInhibitRules(meta, d.node("inhibit_rules"), ps)
 	if p.Ref == "" {
 		p.Ref = p.Name
 	}
