@@ -23,17 +23,23 @@ type Config struct {
 	// ssmDocuments: the SSM documents workflows may run when a definition
 	// passes DocumentName at run time (a static DocumentName is granted as is).
 	SSMDocuments []string
+	// kvPrefix: the Parameter Store path of the datastore (st2kv in rules);
+	// MEDIC_KV_PREFIX of ingest, which may read that path and below only.
+	KVPrefix string
 }
 
 // Defaults is the configuration with nothing set.
 func Defaults() Config {
 	return Config{SlackChannel: "#medic", LogRetentionDays: 30, PollSeconds: 5, RetainData: true,
-		SSMDocuments: []string{"AWS-RunShellScript"}}
+		SSMDocuments: []string{"AWS-RunShellScript"}, KVPrefix: DefaultKVPrefix}
 }
+
+// DefaultKVPrefix is internal/ingest's default datastore path too.
+const DefaultKVPrefix = "/medic/kv"
 
 // ContextKeys lists the keys ConfigFromContext reads, for docs and tests.
 var ContextKeys = []string{"slackChannel", "healableTagKey", "healableTagValue", "logRetentionDays",
-	"pollSeconds", "functions", "opsEmail", "retainData", "ssmDocuments"}
+	"pollSeconds", "functions", "opsEmail", "retainData", "ssmDocuments", "kvPrefix"}
 
 // retentionDays maps the day counts CloudWatch Logs accepts to CDK's enum.
 var retentionDays = map[int]awslogs.RetentionDays{
@@ -51,6 +57,10 @@ var (
 	tagKeyPattern       = regexp.MustCompile(`^[\w.:/=+@-]{1,128}$`)
 	functionNamePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
 	documentPattern     = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,128}$`)
+	// A parameter path: /segment/segment, Parameter Store's characters.
+	kvPrefixPattern = regexp.MustCompile(`^(/[a-zA-Z0-9_.-]+)+$`)
+	// Parameter Store reserves names that begin with aws or ssm.
+	reservedKVPrefix = regexp.MustCompile(`(?i)^/(aws|ssm)`)
 )
 
 // ConfigFromContext reads the configuration through get, which returns a
@@ -69,6 +79,7 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	str("healableTagKey", &c.HealableTagKey)
 	str("healableTagValue", &c.HealableTagValue)
 	str("opsEmail", &c.OpsEmail)
+	str("kvPrefix", &c.KVPrefix)
 	if err == nil {
 		err = readInt(get("logRetentionDays"), "logRetentionDays", &c.LogRetentionDays)
 	}
@@ -109,6 +120,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("context pollSeconds: %d is outside 1..3600", c.PollSeconds)
 	case c.OpsEmail != "" && !strings.Contains(c.OpsEmail, "@"):
 		return fmt.Errorf("context opsEmail: %q is not an email address", c.OpsEmail)
+	case !kvPrefixPattern.MatchString(c.KVPrefix) || len(c.KVPrefix) > 900:
+		return fmt.Errorf("context kvPrefix: %q is not a Parameter Store path like /medic/kv (no trailing slash)", c.KVPrefix)
+	case reservedKVPrefix.MatchString(c.KVPrefix):
+		return fmt.Errorf("context kvPrefix: %q: Parameter Store reserves paths beginning with aws or ssm", c.KVPrefix)
 	}
 	for _, d := range c.SSMDocuments {
 		if !documentPattern.MatchString(d) {

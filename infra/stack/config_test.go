@@ -57,16 +57,18 @@ func TestConfigFromJSONAndCommandLine(t *testing.T) {
 		"slackChannel": "#ops", "healableTagKey": "medic:healable", "healableTagValue": "yes",
 		"logRetentionDays": float64(90), "pollSeconds": float64(10), "functions": []any{"ingest", "notify"},
 		"opsEmail": "a@b.c", "retainData": false, "ssmDocuments": []any{"AWS-RunShellScript", "AWS-RunPowerShellScript"},
+		"kvPrefix": "/ops/medic-kv",
 	}
 	// `cdk synth -c key=value` passes every value as a string.
 	fromCLI := map[string]any{
 		"slackChannel": "#ops", "healableTagKey": "medic:healable", "healableTagValue": "yes",
 		"logRetentionDays": "90", "pollSeconds": " 10", "functions": "ingest, notify", "opsEmail": "a@b.c",
-		"retainData": "false", "ssmDocuments": "AWS-RunShellScript,AWS-RunPowerShellScript",
+		"retainData": "false", "ssmDocuments": "AWS-RunShellScript,AWS-RunPowerShellScript", "kvPrefix": " /ops/medic-kv",
 	}
 	want := Config{SlackChannel: "#ops", HealableTagKey: "medic:healable", HealableTagValue: "yes",
 		LogRetentionDays: 90, PollSeconds: 10, Functions: []string{"ingest", "notify"}, OpsEmail: "a@b.c",
-		RetainData: false, SSMDocuments: []string{"AWS-RunShellScript", "AWS-RunPowerShellScript"}}
+		RetainData: false, SSMDocuments: []string{"AWS-RunShellScript", "AWS-RunPowerShellScript"},
+		KVPrefix: "/ops/medic-kv"}
 	for name, ctx := range map[string]map[string]any{"json": fromJSON, "cli": fromCLI} {
 		got, err := ConfigFromContext(contextOf(ctx))
 		if err != nil {
@@ -100,6 +102,12 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{map[string]any{"functions": "Ingest"}, `context functions: "Ingest" is not a function directory name`},
 		{map[string]any{"opsEmail": "nobody"}, `context opsEmail: "nobody" is not an email address`},
 		{map[string]any{"ssmDocuments": "a b"}, `context ssmDocuments: "a b" is not an SSM document name`},
+		{map[string]any{"kvPrefix": "medic/kv"}, `context kvPrefix: "medic/kv" is not a Parameter Store path`},
+		{map[string]any{"kvPrefix": "/medic/kv/"}, `context kvPrefix: "/medic/kv/" is not a Parameter Store path like /medic/kv (no trailing slash)`},
+		{map[string]any{"kvPrefix": ""}, `context kvPrefix: "" is not a Parameter Store path`},
+		{map[string]any{"kvPrefix": "/medic kv"}, `context kvPrefix: "/medic kv" is not a Parameter Store path`},
+		{map[string]any{"kvPrefix": "/SSM/kv"}, `context kvPrefix: "/SSM/kv": Parameter Store reserves paths beginning with aws or ssm`},
+		{map[string]any{"kvPrefix": 1.0}, "context kvPrefix: want a string"},
 	}
 	for _, c := range cases {
 		_, err := ConfigFromContext(contextOf(c.ctx))

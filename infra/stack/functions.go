@@ -17,10 +17,17 @@ const (
 	// FromURL: a Lambda function URL (auth NONE; the handler verifies
 	// Slack's request signature) invokes it synchronously.
 	FromURL
+	// FromSchedules: EventBridge Scheduler invokes it asynchronously, once
+	// per firing of every timer rule in its packs and every minute to flush
+	// consolidation groups. At most one function may receive schedules.
+	FromSchedules
+	// FromExecutionStatus: an EventBridge rule sends it the end (succeeded,
+	// failed, timed out, aborted) of every execution of Medic's machines.
+	FromExecutionStatus
 )
 
 // Use is a capability a function needs; each brings its environment
-// variables and its IAM statements (see wire.go).
+// variables and its IAM statements (see lambda.go).
 type Use int
 
 const (
@@ -31,6 +38,7 @@ const (
 	UseSlack                    // MEDIC_SLACK_*; read the two Slack secrets
 	UseSelfInvoke               // invokes itself asynchronously (background jobs); DLQ on failure
 	UseChatopsConfig            // MEDIC_CHATOPS_CONFIG; config/chatops.yaml must sit beside bootstrap
+	UseDatastore                // MEDIC_KV_PREFIX; read Parameter Store under that path (st2kv)
 )
 
 // FunctionSpec describes one Lambda. Adding a function to Medic is one
@@ -53,8 +61,8 @@ var Functions = []FunctionSpec{
 	{
 		Name: "ingest", Description: "Medic: every alert arrives here; rules from packs start workflows",
 		Required: true, MemoryMB: 256, TimeoutSecs: 30,
-		Sources: []Source{FromAlarms},
-		Uses:    []Use{UsePacks, UseWorkflows, UseTable},
+		Sources: []Source{FromAlarms, FromSchedules, FromExecutionStatus},
+		Uses:    []Use{UsePacks, UseWorkflows, UseTable, UseDatastore},
 	},
 	{
 		Name: "chatops", Description: "Medic: Slack slash commands, buttons and approvals",
@@ -90,6 +98,17 @@ func (f FunctionSpec) invokedBy(s Source) bool {
 		}
 	}
 	return false
+}
+
+// invokedAsync: every source but the function URL invokes asynchronously,
+// and so does a function dispatching jobs to itself.
+func (f FunctionSpec) invokedAsync() bool {
+	for _, s := range f.Sources {
+		if s != FromURL {
+			return true
+		}
+	}
+	return f.uses(UseSelfInvoke)
 }
 
 // ArnPlaceholder is the ${...} name a state machine uses for this

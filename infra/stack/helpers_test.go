@@ -60,6 +60,61 @@ func fixtureAt(t testing.TB, root string, functions ...string) string {
 	return root
 }
 
+// timerPack is a pack of timer rules: two enabled (an interval and a cron
+// with a timezone), one disabled, so fixtures can check one schedule per
+// enabled timer rule.
+var timerPack = map[string]string{
+	"pack.yaml": "ref: timers\nname: timers\ndescription: Timer rules for the infra tests\nversion: 0.1.0\nauthor: Medic\n",
+	"rules/every_five_minutes.yaml": `name: every_five_minutes
+pack: timers
+enabled: true
+trigger:
+  type: core.st2.IntervalTimer
+  parameters: {unit: minutes, delta: 5}
+action:
+  ref: core.notify
+  parameters: {message: tick}
+`,
+	"rules/weekday_morning.yaml": `name: weekday_morning
+pack: timers
+enabled: true
+trigger:
+  type: core.st2.CronTimer
+  parameters: {timezone: Europe/Berlin, hour: 7, minute: 30, day_of_week: mon-fri}
+action:
+  ref: core.notify
+  parameters: {message: good morning}
+`,
+	"rules/switched_off.yaml": `name: switched_off
+pack: timers
+enabled: false
+trigger:
+  type: core.st2.IntervalTimer
+  parameters: {unit: hours, delta: 1}
+action:
+  ref: core.notify
+  parameters: {message: never}
+`,
+}
+
+// addPack writes a pack beside a fixture function's bootstrap.
+func addPack(t testing.TB, root, fn, name string, files map[string]string) {
+	t.Helper()
+	for rel, content := range files {
+		writeFile(t, filepath.Join(BuildDir(root, fn), "packs", name, rel), content)
+	}
+}
+
+// withoutMachines removes definitions from a fixture's statemachines/.
+func withoutMachines(t testing.TB, root string, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if err := os.Remove(filepath.Join(root, "statemachines", n+".asl.json")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

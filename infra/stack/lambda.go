@@ -17,12 +17,26 @@ var (
 	// What internal/state/dynamo calls: every write is a conditional
 	// UpdateItem. Its CreateTable/UpdateTimeToLive are for tests; the
 	// stack owns the table.
-	TableActions          = []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
-	StartActions          = []string{"states:StartExecution"}
-	StateMachineActions   = []string{"states:ListExecutions", "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
-	ExecutionActions      = []string{"states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"}
-	SlackParameterActions = []string{"ssm:GetParameter"}
+	TableActions        = []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
+	StartActions        = []string{"states:StartExecution"}
+	StateMachineActions = []string{"states:ListExecutions", "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
+	ExecutionActions    = []string{"states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"}
+	SecretActions       = []string{"secretsmanager:GetSecretValue"}
+	// What st2kv reads in rules need (internal/awskv Get and List). No
+	// kms:Decrypt: the AWS managed key aws/ssm already lets every principal
+	// of the account decrypt through Parameter Store; a customer managed
+	// key would need its own grant (docs/deploy.md).
+	DatastoreActions = []string{"ssm:GetParameter", "ssm:GetParametersByPath"}
 )
+
+// Environment variables holding the Slack secrets' ARNs (Secrets Manager).
+const (
+	EnvSlackBotTokenSecret      = "MEDIC_SLACK_BOT_TOKEN_SECRET"
+	EnvSlackSigningSecretSecret = "MEDIC_SLACK_SIGNING_SECRET_SECRET"
+)
+
+// slackSecretEnv maps each Slack secret to the variable carrying its ARN.
+var slackSecretEnv = map[string]string{"bot-token": EnvSlackBotTokenSecret, "signing-secret": EnvSlackSigningSecretSecret}
 
 // addFunction creates one Lambda from its prebuilt asset with its own role
 // and log group, then wires what its Uses ask for.
@@ -55,9 +69,10 @@ func (m *Medic) addFunction(f FunctionSpec) {
 		LogGroup:     logs,
 		Environment:  m.environment(f),
 	}
-	if f.invokedBy(FromAlarms) || f.uses(UseSelfInvoke) {
-		// EventBridge, SNS and self-dispatched jobs invoke asynchronously:
-		// after Lambda's own retries, a failed event lands in the DLQ.
+	if f.invokedAsync() {
+		// EventBridge, SNS, Scheduler and self-dispatched jobs invoke
+		// asynchronously: after Lambda's own retries, a failed event lands
+		// in the DLQ.
 		props.OnFailure = awslambdadestinations.NewSqsDestination(m.DeadLetters)
 		props.RetryAttempts = jsii.Number(2)
 		props.MaxEventAge = awscdk.Duration_Hours(jsii.Number(6))
@@ -105,10 +120,14 @@ func (m *Medic) environment(f FunctionSpec) *map[string]*string {
 	if f.uses(UseTable) {
 		env["MEDIC_TABLE_NAME"] = m.Table.TableName()
 	}
+	if f.uses(UseDatastore) {
+		env["MEDIC_KV_PREFIX"] = jsii.String(m.plan.Config.KVPrefix)
+	}
 	if f.uses(UseSlack) {
 		env["MEDIC_SLACK_CHANNEL"] = jsii.String(m.plan.Config.SlackChannel)
-		env["MEDIC_SLACK_BOT_TOKEN_PARAM"] = jsii.String(m.slackParameterName("bot-token"))
-		env["MEDIC_SLACK_SIGNING_SECRET_PARAM"] = jsii.String(m.slackParameterName("signing-secret"))
+		for _, key := range slackSecretKeys {
+			env[slackSecretEnv[key]] = m.SlackSecrets[key].SecretArn()
+		}
 	}
 	return &env
 }
@@ -135,14 +154,21 @@ func (m *Medic) grantUses(f FunctionSpec, role awsiam.Role) {
 		allow(TableActions, m.Table.TableArn())
 	}
 	if f.uses(UseSlack) {
-		var params []*string
+		var secrets []*string
 		for _, key := range slackSecretKeys {
-			m.SlackSecrets[key].GrantRead(role, nil)
-			params = append(params, m.FormatArn(&awscdk.ArnComponents{
-				Service: jsii.String("ssm"), Resource: jsii.String("parameter"),
-				ResourceName: jsii.String(m.slackParameterName(key)[1:]), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
-			}))
+			secrets = append(secrets, m.SlackSecrets[key].SecretArn())
 		}
-		allow(SlackParameterActions, params...)
+		allow(SecretActions, secrets...)
 	}
+	if f.uses(UseDatastore) {
+		allow(DatastoreActions, m.parameterArn(m.plan.Config.KVPrefix), m.parameterArn(m.plan.Config.KVPrefix+"/*"))
+	}
+}
+
+// parameterArn names a Parameter Store path: /medic/kv → …:parameter/medic/kv.
+func (m *Medic) parameterArn(path string) *string {
+	return m.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("ssm"), Resource: jsii.String("parameter"),
+		ResourceName: jsii.String(path[1:]), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
 }

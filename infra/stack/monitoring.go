@@ -56,11 +56,20 @@ func (m *Medic) addMonitoring() {
 	alarm("DeadLettersAlarm", "dead-letters", "Alerts or invocations Medic could not process are waiting in the dead-letter queue",
 		m.DeadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")}))
 
-	var failed, errors []awscloudwatch.IMetric
+	var failed, errors, stopped []awscloudwatch.IMetric
 	for _, w := range m.plan.Workflows {
-		metric := m.StateMachines[w.Name].MetricFailed(&awscloudwatch.MetricOptions{Period: period})
+		sm, opts := m.StateMachines[w.Name], &awscloudwatch.MetricOptions{Period: period}
+		metric := sm.MetricFailed(opts)
 		alarm(pascal(w.Name)+"FailedAlarm", w.Name+"-executions-failed", "Executions of "+w.Name+" failed", metric)
 		failed = append(failed, metric)
+		// A timed-out execution waited past its limit (often an approval
+		// nobody answered); an aborted one was stopped by hand or by
+		// chatops. Neither counts as failed, and both leave a target unhealed.
+		timedOut := sm.MetricTimedOut(opts)
+		alarm(pascal(w.Name)+"TimedOutAlarm", w.Name+"-executions-timed-out", "Executions of "+w.Name+" timed out", timedOut)
+		aborted := sm.MetricAborted(opts)
+		alarm(pascal(w.Name)+"AbortedAlarm", w.Name+"-executions-aborted", "Executions of "+w.Name+" were aborted", aborted)
+		stopped = append(stopped, timedOut, aborted)
 	}
 	for _, name := range m.functionNames() {
 		fn := m.Functions[name]
@@ -70,7 +79,7 @@ func (m *Medic) addMonitoring() {
 			fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: period}))
 		errors = append(errors, metric)
 	}
-	m.addDashboard(alarms, failed, errors)
+	m.addDashboard(alarms, failed, stopped, errors)
 }
 
 func (m *Medic) functionNames() []string {
@@ -82,7 +91,7 @@ func (m *Medic) functionNames() []string {
 	return names
 }
 
-func (m *Medic) addDashboard(alarms []awscloudwatch.IAlarm, failed, errors []awscloudwatch.IMetric) {
+func (m *Medic) addDashboard(alarms []awscloudwatch.IAlarm, failed, stopped, errors []awscloudwatch.IMetric) {
 	graph := func(title string, metrics ...awscloudwatch.IMetric) awscloudwatch.IWidget {
 		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
 			Title: jsii.String(title), Left: &metrics, Width: jsii.Number(8), Height: jsii.Number(6),
@@ -91,7 +100,8 @@ func (m *Medic) addDashboard(alarms []awscloudwatch.IAlarm, failed, errors []aws
 	rows := []*[]awscloudwatch.IWidget{
 		{awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{
 			Markdown: jsii.String("# Medic\nAlerts in, what was deduplicated, remediations and escalations " +
-				"(namespace `Medic`, emitted by the functions), workflow failures and function errors."),
+				"(namespace `Medic`, emitted by the functions), workflows that failed, timed out or were aborted, " +
+				"function errors and dead letters."),
 			Width: jsii.Number(24), Height: jsii.Number(2),
 		})},
 		{
@@ -101,9 +111,10 @@ func (m *Medic) addDashboard(alarms []awscloudwatch.IAlarm, failed, errors []aws
 		},
 		{
 			graph("Workflow executions failed", failed...),
+			graph("Workflow executions timed out or aborted", stopped...),
 			graph("Function errors", errors...),
-			graph("Dead letters", m.DeadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")})),
 		},
+		{graph("Dead letters", m.DeadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")}))},
 		{awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
 			Title: jsii.String("Medic alarms"), Alarms: &alarms, Width: jsii.Number(24),
 		})},

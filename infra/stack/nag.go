@@ -29,6 +29,8 @@ const (
 		"state machines."
 	reasonInstances = "Target instances come from each alert at run time. SendCommand is also limited to the listed SSM " +
 		"documents and, when healableTagKey is set, to instances carrying that tag (ssm:resourceTag condition)."
+	reasonDatastore = "The datastore (st2kv) is every parameter below one path, kvPrefix, whose keys rules name at run " +
+		"time; the wildcard covers that path only, and only reads (GetParameter, GetParametersByPath)."
 	reasonGroups = "Auto Scaling groups come from each alert at run time; when healableTagKey is set, only groups " +
 		"carrying that tag (aws:ResourceTag condition)."
 )
@@ -58,6 +60,10 @@ func (m *Medic) addNagSuppressions() {
 		suppress(role, "AwsSolutions-IAM5", reasonXRay, "Resource::*")
 		if f.uses(UseExecutions) {
 			suppress(role, "AwsSolutions-IAM5", reasonExecutions, executions)
+		}
+		if f.uses(UseDatastore) {
+			suppress(role, "AwsSolutions-IAM5", reasonDatastore, regexFinding(
+				`^Resource::arn:.+:ssm:.+:parameter`+regexp.QuoteMeta(m.plan.Config.KVPrefix)+`/\*$`))
 		}
 	}
 	instances := regexFinding(`^Resource::arn:.+:ec2:.+:instance/\*$`)

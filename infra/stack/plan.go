@@ -16,6 +16,10 @@ type Plan struct {
 	AssetRoot string
 	Functions []FunctionSpec
 	Workflows []PlannedWorkflow
+	// ScheduleTarget is the function Scheduler invokes ("" when none is
+	// deployed); Timers are the enabled timer rules in its packs.
+	ScheduleTarget string
+	Timers         []PlannedTimer
 }
 
 // PlannedWorkflow is a state machine and what its role may do.
@@ -30,8 +34,9 @@ const (
 	AlarmTopicPlaceholder = "AlarmTopicArn"
 )
 
-// NewPlan selects the functions, loads statemachines/ under assetRoot and
-// checks every ${Placeholder} and every Task against what will exist.
+// NewPlan selects the functions, loads statemachines/ under assetRoot,
+// checks every ${Placeholder} and every Task against what will exist, and
+// maps the timer rules to schedules.
 func NewPlan(assetRoot string, cfg Config) (*Plan, error) {
 	fns, err := SelectFunctions(assetRoot, cfg.Functions)
 	if err != nil {
@@ -54,7 +59,11 @@ func NewPlan(assetRoot string, cfg Config) (*Plan, error) {
 	for _, w := range wfs {
 		known[StateMachinePlaceholder(w.Name)] = true
 	}
-	p := &Plan{Config: cfg, AssetRoot: assetRoot, Functions: fns}
+	target, timers, err := planTimers(assetRoot, fns)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Config: cfg, AssetRoot: assetRoot, Functions: fns, ScheduleTarget: target, Timers: timers}
 	for _, w := range wfs {
 		if err := checkPlaceholders(w, known, assetRoot); err != nil {
 			return nil, err

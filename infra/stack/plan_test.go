@@ -54,14 +54,26 @@ func TestSelectFunctionsChecksTheAsset(t *testing.T) {
 	}
 }
 
+// allFunctions are the fixture functions every definition together needs.
+var allFunctions = []string{"ingest", "chatops", "notify", "http"}
+
 func TestPlanNamesWhatIsMissing(t *testing.T) {
-	root := fixture(t, "ingest") // the workflows call ${NotifyFunctionArn}
+	root := fixture(t, "ingest", "notify") // ask-approval calls ${ApprovalFunctionArn}
 	_, err := NewPlan(root, Defaults())
-	if err == nil || !strings.Contains(err.Error(), "${NotifyFunctionArn}, but function notify is not deployed") ||
+	if err == nil || !strings.Contains(err.Error(), "ask-approval.asl.json uses ${ApprovalFunctionArn}, but function chatops is not deployed") ||
 		!strings.Contains(err.Error(), "make build") {
-		t.Errorf("err = %v", err)
+		t.Errorf("without chatops: err = %v", err)
 	}
-	root = fixture(t, "ingest", "notify")
+	withoutMachines(t, root, "ask-approval")
+	if _, err = NewPlan(root, Defaults()); err == nil || !strings.Contains(err.Error(), "http-request.asl.json uses ${HttpFunctionArn}, but function http is not deployed") {
+		t.Errorf("without http: err = %v", err)
+	}
+	root = fixture(t, "ingest") // the workflows call ${NotifyFunctionArn}
+	withoutMachines(t, root, "ask-approval", "http-request")
+	if _, err = NewPlan(root, Defaults()); err == nil || !strings.Contains(err.Error(), "${NotifyFunctionArn}, but function notify is not deployed") {
+		t.Errorf("without notify: err = %v", err)
+	}
+	root = fixture(t, allFunctions...)
 	writeFile(t, filepath.Join(root, "statemachines", "odd.asl.json"),
 		`{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:s3:deleteBucket","Parameters":{"Bucket":"${TableName}"},"End":true}}}`)
 	if _, err = NewPlan(root, Defaults()); err == nil || !strings.Contains(err.Error(), "odd.asl.json: state A: no IAM rule for s3:DeleteBucket") {
@@ -75,7 +87,7 @@ func TestPlanNamesWhatIsMissing(t *testing.T) {
 }
 
 func TestPlanLoadsEveryDefinition(t *testing.T) {
-	root := fixture(t, "ingest", "notify")
+	root := fixture(t, allFunctions...)
 	p, err := NewPlan(root, Defaults())
 	if err != nil {
 		t.Fatal(err)
@@ -147,5 +159,101 @@ func TestBuiltButIncompleteFunctionIsAnError(t *testing.T) {
 	writeFile(t, filepath.Join(BuildDir(root, "chatops"), ChatopsConfigPath), "channel: '#medic'\n")
 	if _, err = SelectFunctions(root, nil); err == nil || !strings.Contains(err.Error(), "function chatops: no packs beside bootstrap") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestPlanSchedulesEveryEnabledTimerRule(t *testing.T) {
+	root := fixture(t, allFunctions...)
+	p, err := NewPlan(root, Defaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ScheduleTarget != "ingest" || len(p.Timers) != 0 {
+		t.Errorf("real packs: target %q, timers %+v; want ingest and none (packs/ has no timer rule)", p.ScheduleTarget, p.Timers)
+	}
+	addPack(t, root, "ingest", "timers", timerPack)
+	if p, err = NewPlan(root, Defaults()); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]PlannedTimer{}
+	for _, tm := range p.Timers {
+		got[tm.Rule] = tm
+	}
+	want := map[string]string{
+		"timers.every_five_minutes": "rate(5 minutes) UTC",
+		"timers.weekday_morning":    "cron(30 7 ? * MON-FRI *) Europe/Berlin",
+	}
+	if len(got) != len(want) {
+		t.Errorf("timers = %+v, want exactly %v (the disabled rule has none)", p.Timers, want)
+	}
+	for ref, sched := range want {
+		tm := got[ref]
+		if s := tm.Schedule.Expression + " " + tm.Schedule.Timezone; s != sched {
+			t.Errorf("%s: schedule %q, want %q", ref, s, sched)
+		}
+		if !strings.Contains(tm.Input, `"source":"medic.timer","rule":"`+ref+`"`) ||
+			!strings.Contains(tm.Input, `"scheduled_time":"<aws.scheduler.scheduled-time>"`) {
+			t.Errorf("%s: input %s is not a timer tick with Scheduler's time", ref, tm.Input)
+		}
+	}
+}
+
+// A timer Scheduler cannot run fails synth, naming the file, the rule and
+// the field, never an approximation.
+func TestPlanRefusesATimerSchedulerCannotRun(t *testing.T) {
+	root := fixture(t, allFunctions...)
+	addPack(t, root, "ingest", "timers", map[string]string{
+		"pack.yaml": timerPack["pack.yaml"],
+		"rules/half_past.yaml": "name: half_past\npack: timers\nenabled: true\ntrigger:\n  type: core.st2.CronTimer\n" +
+			"  parameters: {minute: 0, second: 30}\naction:\n  ref: core.notify\n  parameters: {message: x}\n",
+	})
+	_, err := NewPlan(root, Defaults())
+	for _, want := range []string{"half_past.yaml", "timer in rule timers.half_past", "trigger.parameters.second", "cannot run on EventBridge Scheduler"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to contain %q", err, want)
+		}
+	}
+	// Disabled, the same rule needs no schedule and no longer fails.
+	addPack(t, root, "ingest", "timers", map[string]string{
+		"rules/half_past.yaml": "name: half_past\npack: timers\nenabled: false\ntrigger:\n  type: core.st2.CronTimer\n" +
+			"  parameters: {minute: 0, second: 30}\naction:\n  ref: core.notify\n  parameters: {message: x}\n",
+	})
+	if _, err := NewPlan(root, Defaults()); err != nil {
+		t.Errorf("disabled timer: %v", err)
+	}
+}
+
+func TestPlanRefusesBrokenPacks(t *testing.T) {
+	root := fixture(t, allFunctions...)
+	addPack(t, root, "ingest", "timers", map[string]string{
+		"pack.yaml":        timerPack["pack.yaml"],
+		"rules/wrong.yaml": "name: wrong\npack: timers\ntrigger:\n  type: no.such.trigger\naction:\n  ref: core.notify\n",
+	})
+	_, err := NewPlan(root, Defaults())
+	if err == nil || !strings.Contains(err.Error(), "function ingest: packs beside bootstrap do not load") || !strings.Contains(err.Error(), "wrong.yaml") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestScheduleName(t *testing.T) {
+	long := "pack." + strings.Repeat("x", 80)
+	cases := map[string]string{
+		"linux.nightly_cleanup": "linux.nightly_cleanup",
+		"odd.rule name!":        "odd.rule-name--",
+	}
+	for ref, prefix := range cases {
+		got := ScheduleName(ref)
+		if !strings.HasPrefix(got, prefix) || len(got) > 64 || scheduleNameInvalid.MatchString(got) {
+			t.Errorf("ScheduleName(%q) = %q", ref, got)
+		}
+		if got != ref && got == ScheduleName(ref+"x") {
+			t.Errorf("rewritten names must still differ: %q", got)
+		}
+	}
+	if got := ScheduleName(long); len(got) != 64 || got == ScheduleName(long+"y") {
+		t.Errorf("long ref → %q (%d)", got, len(got))
+	}
+	if strings.Contains(FlushName, ".") {
+		t.Errorf("flush schedule %q could collide with a rule ref (pack.name)", FlushName)
 	}
 }

@@ -8,6 +8,14 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
+// ExecutionEndStates are the Step Functions execution statuses sent back
+// to Medic: each ends an execution, so consolidation releases its lease.
+var ExecutionEndStates = []string{"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+// ExecutionStatusDetailType is the EventBridge detail-type of Step
+// Functions execution status events.
+const ExecutionStatusDetailType = "Step Functions Execution Status Change"
+
 // AlarmStates are the alarm state changes sent to Medic: ALARM opens or
 // refreshes an alert, OK resolves it.
 var AlarmStates = []string{"ALARM", "OK"}
@@ -41,6 +49,40 @@ func (m *Medic) addAlarmSources() {
 		}))
 		m.AlarmTopic.AddSubscription(awssnssubscriptions.NewLambdaSubscription(fn, &awssnssubscriptions.LambdaSubscriptionProps{
 			DeadLetterQueue: m.DeadLetters,
+		}))
+	}
+}
+
+// addExecutionStatusSource sends the end of every execution of Medic's own
+// state machines (and of no one else's) to the functions that track them,
+// with retries and the DLQ like the alarm rule.
+func (m *Medic) addExecutionStatusSource() {
+	var machines []*string
+	for _, w := range m.plan.Workflows {
+		machines = append(machines, m.stateMachineArn(w.Name))
+	}
+	var rule awsevents.Rule
+	for _, f := range m.plan.Functions {
+		if !f.invokedBy(FromExecutionStatus) || len(machines) == 0 {
+			continue
+		}
+		if rule == nil {
+			rule = awsevents.NewRule(m.Stack, jsii.String("ExecutionStatusChanges"), &awsevents.RuleProps{
+				Description: jsii.String("Ends of Medic's Step Functions executions, to release consolidation leases"),
+				EventPattern: &awsevents.EventPattern{
+					Source:     jsii.Strings("aws.states"),
+					DetailType: jsii.Strings(ExecutionStatusDetailType),
+					Detail: &map[string]any{
+						"status":          jsii.Strings(ExecutionEndStates...),
+						"stateMachineArn": &machines,
+					},
+				},
+			})
+		}
+		rule.AddTarget(awseventstargets.NewLambdaFunction(m.Functions[f.Name], &awseventstargets.LambdaFunctionProps{
+			DeadLetterQueue: m.DeadLetters,
+			RetryAttempts:   jsii.Number(4),
+			MaxEventAge:     awscdk.Duration_Hours(jsii.Number(2)),
 		}))
 	}
 }

@@ -1,7 +1,8 @@
 // Package stack is Medic's CDK stack: the alarm sources, the Lambdas from
 // the function table, one Step Functions state machine per file in
-// statemachines/, the alert-state table, the Slack secrets, and the alarms
-// and dashboard that watch Medic itself. Every role is derived from what
+// statemachines/, the alert-state table, the Slack secrets, the Scheduler
+// schedules of timer rules and of the consolidation flush, the execution
+// status events, and the alarms and dashboard that watch Medic itself. Every role is derived from what
 // its code or definition uses.
 package stack
 
@@ -50,6 +51,7 @@ type Medic struct {
 	Functions     map[string]awslambda.Function
 	StateMachines map[string]awsstepfunctions.StateMachine
 	roles         map[string]awsiam.Role // function name → its role
+	schedulerRole awsiam.Role            // nil when no function receives schedules
 }
 
 // New checks the plan, then builds the stack. Nothing is created when the
@@ -81,6 +83,8 @@ func New(scope constructs.Construct, id string, props Props) (*Medic, error) {
 		m.addStateMachine(w)
 	}
 	m.addAlarmSources()
+	m.addExecutionStatusSource()
+	m.addSchedules()
 	m.addMonitoring()
 	m.addNagSuppressions()
 	return m, nil
@@ -136,12 +140,6 @@ func (m *Medic) addStorage() {
 var slackSecretKeys = []string{"bot-token", "signing-secret"}
 
 func (m *Medic) slackSecretName(key string) string { return *m.StackName() + "/slack/" + key }
-
-// slackParameterName is the Parameter Store path that reads a Secrets
-// Manager secret, so internal/slack/secrets.FromSSM serves both stores.
-func (m *Medic) slackParameterName(key string) string {
-	return "/aws/reference/secretsmanager/" + m.slackSecretName(key)
-}
 
 // addTopics: the topic alarm actions publish to (read by ingest) and the
 // one Medic's own alarms notify (read by people, never by ingest, so a

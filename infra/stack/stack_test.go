@@ -2,6 +2,7 @@ package stack
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/medic-sre/medic/infra/workflows"
+	"github.com/medic-sre/medic/internal/timer"
 )
 
 // fullConfig turns on everything optional.
@@ -24,6 +26,7 @@ func fullConfig() Config {
 	c.HealableTagKey, c.HealableTagValue = "medic:healable", "true"
 	c.OpsEmail = "ops@example.com"
 	c.LogRetentionDays = 14
+	c.KVPrefix = "/ops/medic-kv"
 	return c
 }
 
@@ -36,10 +39,8 @@ var (
 // and shared: synthesis is the slow part of these tests.
 func fullStack(t *testing.T) *synthed {
 	fullOnce.Do(func() {
-		root := fixtureAt(t, filepath.Join(sharedDir, "root"), "ingest", "chatops", "notify", "http")
-		// The machines waiting in statemachines/pending/ for their functions
-		// deploy too: they use ${HttpFunctionArn} and ${ApprovalFunctionArn}.
-		copyTree(t, filepath.Join(repoRoot, "statemachines", "pending"), filepath.Join(root, "statemachines"))
+		root := fixtureAt(t, filepath.Join(sharedDir, "root"), allFunctions...)
+		addPack(t, root, "ingest", "timers", timerPack)
 		full = synthAt(t, root, filepath.Join(sharedDir, "cdk.out"), fullConfig())
 	})
 	if full == nil {
@@ -128,9 +129,10 @@ func TestFunctionsRunPrebuiltArm64Binaries(t *testing.T) {
 
 func TestFunctionEnvironment(t *testing.T) {
 	s := fullStack(t)
-	slack := []string{"MEDIC_SLACK_BOT_TOKEN_PARAM", "MEDIC_SLACK_CHANNEL", "MEDIC_SLACK_SIGNING_SECRET_PARAM"}
+	slack := []string{"MEDIC_SLACK_BOT_TOKEN_SECRET", "MEDIC_SLACK_CHANNEL", "MEDIC_SLACK_SIGNING_SECRET_SECRET"}
 	wantKeys := map[string][]string{
-		"ingest": {"MEDIC_METRICS_NAMESPACE", "MEDIC_PACKS_DIR", "MEDIC_POLL_SECONDS", "MEDIC_STATE_MACHINES", "MEDIC_TABLE_NAME"},
+		"ingest": {"MEDIC_METRICS_NAMESPACE", "MEDIC_PACKS_DIR", "MEDIC_POLL_SECONDS", "MEDIC_STATE_MACHINES", "MEDIC_TABLE_NAME",
+			"MEDIC_KV_PREFIX"},
 		"chatops": append([]string{"MEDIC_METRICS_NAMESPACE", "MEDIC_PACKS_DIR", "MEDIC_POLL_SECONDS", "MEDIC_STATE_MACHINES",
 			"MEDIC_TABLE_NAME", "MEDIC_CHATOPS_CONFIG"}, slack...),
 		"http":   {"MEDIC_METRICS_NAMESPACE"},
@@ -153,14 +155,15 @@ func TestFunctionEnvironment(t *testing.T) {
 			t.Errorf("%s env keys = %v, want %v", name, got, keys)
 		}
 		want := map[string]string{
-			"MEDIC_METRICS_NAMESPACE":          "Medic",
-			"MEDIC_PACKS_DIR":                  "/var/task/packs",
-			"MEDIC_POLL_SECONDS":               "5",
-			"MEDIC_TABLE_NAME":                 table,
-			"MEDIC_SLACK_CHANNEL":              "#medic",
-			"MEDIC_CHATOPS_CONFIG":             "/var/task/config/chatops.yaml",
-			"MEDIC_SLACK_BOT_TOKEN_PARAM":      "/aws/reference/secretsmanager/Medic/slack/bot-token",
-			"MEDIC_SLACK_SIGNING_SECRET_PARAM": "/aws/reference/secretsmanager/Medic/slack/signing-secret",
+			"MEDIC_METRICS_NAMESPACE":           "Medic",
+			"MEDIC_PACKS_DIR":                   "/var/task/packs",
+			"MEDIC_POLL_SECONDS":                "5",
+			"MEDIC_TABLE_NAME":                  table,
+			"MEDIC_SLACK_CHANNEL":               "#medic",
+			"MEDIC_CHATOPS_CONFIG":              "/var/task/config/chatops.yaml",
+			"MEDIC_SLACK_BOT_TOKEN_SECRET":      "{" + s.logicalID(t, "AWS::SecretsManager::Secret", "Slackbottoken") + "}",
+			"MEDIC_SLACK_SIGNING_SECRET_SECRET": "{" + s.logicalID(t, "AWS::SecretsManager::Secret", "Slacksigningsecret") + "}",
+			"MEDIC_KV_PREFIX":                   "/ops/medic-kv",
 		}
 		for k, v := range want {
 			if got, ok := env[k]; ok && render(got) != v {
@@ -204,10 +207,14 @@ func TestPacksShipInsideFunctionAssets(t *testing.T) {
 func TestStateMachinesFromEveryDefinition(t *testing.T) {
 	s := fullStack(t)
 	ws := planned(s)
-	top, _ := filepath.Glob(filepath.Join(repoRoot, "statemachines", "*.asl.json"))
-	pending, _ := filepath.Glob(filepath.Join(repoRoot, "statemachines", "pending", "*.asl.json"))
-	if len(ws) != len(top)+len(pending) || len(top) == 0 {
-		t.Errorf("planned %d workflows from %d + %d files", len(ws), len(top), len(pending))
+	files, _ := filepath.Glob(filepath.Join(repoRoot, "statemachines", "*.asl.json"))
+	if len(ws) != len(files) || len(files) == 0 {
+		t.Errorf("planned %d workflows from %d files", len(ws), len(files))
+	}
+	for _, name := range []string{"ask-approval", "http-request"} {
+		if _, err := os.Stat(filepath.Join(repoRoot, "statemachines", name+".asl.json")); err != nil {
+			t.Errorf("%s is not deployed like the others: %v", name, err)
+		}
 	}
 	check(t, "one state machine per file", func() {
 		s.tpl.ResourceCountIs(jsii.String("AWS::StepFunctions::StateMachine"), jsii.Number(float64(len(ws))))
@@ -382,12 +389,14 @@ func TestFunctionRolesGrantOnlyTheirUses(t *testing.T) {
 	var secrets []string
 	for _, key := range slackSecretKeys {
 		ref := "{" + id("AWS::SecretsManager::Secret", "Slack"+strings.ReplaceAll(key, "-", "")) + "}"
-		secrets = append(secrets, "secretsmanager:DescribeSecret on "+ref, "secretsmanager:GetSecretValue on "+ref,
-			"ssm:GetParameter on "+partition+"ssm:"+regionAcc+"parameter/aws/reference/secretsmanager/Medic/slack/"+key)
+		secrets = append(secrets, "secretsmanager:GetSecretValue on "+ref)
 	}
+	kv := partition + "ssm:" + regionAcc + "parameter/ops/medic-kv"
+	datastore := []string{"ssm:GetParameter on " + kv, "ssm:GetParameter on " + kv + "/*",
+		"ssm:GetParametersByPath on " + kv, "ssm:GetParametersByPath on " + kv + "/*"}
 	dlq := "{" + id("AWS::SQS::Queue", "DeadLetters") + ".Arn}"
 	want := map[string][]string{
-		"ingest": concat(logs("ingest"), xray, starts, tableGrants, []string{
+		"ingest": concat(logs("ingest"), xray, starts, tableGrants, datastore, []string{
 			// CDK's SQS destination grant; Lambda itself only sends.
 			"sqs:GetQueueAttributes on " + dlq, "sqs:GetQueueUrl on " + dlq, "sqs:SendMessage on " + dlq}),
 		"chatops": concat(logs("chatops"), xray, starts, answers, executions, tableGrants, secrets, []string{
@@ -560,13 +569,21 @@ func TestAlarmsAndDashboardWatchMedic(t *testing.T) {
 	}
 	for _, w := range planned(s) {
 		sm := map[string]any{"Ref": s.logicalID(t, "AWS::StepFunctions::StateMachine", pascal(w.Name)+"StateMachine")}
-		check(t, w.Name+" ExecutionsFailed alarm", func() {
-			s.tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
-				"Namespace": "AWS/States", "MetricName": "ExecutionsFailed", "AlarmActions": []any{ops},
-				"Dimensions": []any{map[string]any{"Name": "StateMachineArn", "Value": sm}},
+		for metric, name := range map[string]string{"ExecutionsFailed": "failed", "ExecutionsTimedOut": "timed-out", "ExecutionsAborted": "aborted"} {
+			check(t, w.Name+" "+metric+" alarm", func() {
+				s.tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+					"AlarmName": "Medic-" + w.Name + "-executions-" + name,
+					"Namespace": "AWS/States", "MetricName": metric, "Statistic": "Sum", "Threshold": 1,
+					"ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": []any{ops},
+					"Dimensions": []any{map[string]any{"Name": "StateMachineArn", "Value": sm}},
+				})
 			})
-		})
+		}
 	}
+	// 3 of Medic's own, 3 per workflow, 2 per function.
+	check(t, "alarm count", func() {
+		s.tpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(float64(3+3*len(planned(s))+2*len(Functions))))
+	})
 	check(t, "dead letters alarm", func() {
 		s.tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
 			"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible", "AlarmActions": []any{ops},
@@ -593,7 +610,8 @@ func TestAlarmsAndDashboardWatchMedic(t *testing.T) {
 	for _, d := range dashboards {
 		body := render(d["Properties"].(map[string]any)["DashboardBody"])
 		for _, metric := range []string{AlertsReceived, AlertsDeduplicated, RemediationsStarted, RemediationsSucceeded,
-			RemediationsFailed, Escalations, "ExecutionsFailed", "ApproximateNumberOfMessagesVisible"} {
+			RemediationsFailed, Escalations, "ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted",
+			"ApproximateNumberOfMessagesVisible"} {
 			if !strings.Contains(body, `"`+metric+`"`) {
 				t.Errorf("dashboard does not graph %s", metric)
 			}
@@ -606,6 +624,7 @@ func TestAlarmsAndDashboardWatchMedic(t *testing.T) {
 // function asset (so what Lambda runs) changes when a pack changes.
 func TestDefaultsWithoutChatopsAndPackChanges(t *testing.T) {
 	root := fixture(t, "ingest", "notify")
+	withoutMachines(t, root, "ask-approval", "http-request") // they need chatops and http
 	s := synth(t, root, Defaults())
 	check(t, "no chatops, no URL", func() {
 		s.tpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(2))
@@ -659,6 +678,7 @@ func TestDefaultsWithoutChatopsAndPackChanges(t *testing.T) {
 // is reported.
 func TestNagCatchesAViolation(t *testing.T) {
 	root := fixture(t, "ingest", "notify")
+	withoutMachines(t, root, "ask-approval", "http-request")
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
 	m, err := New(app, "Medic", Props{AssetRoot: root, Config: Defaults()})
 	if err != nil {
@@ -669,5 +689,121 @@ func TestNagCatchesAViolation(t *testing.T) {
 	check(t, "SNS3 reported", func() {
 		assertions.Annotations_FromStack(m.Stack).HasError(jsii.String("/Medic/Unprotected/Resource"),
 			assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-SNS3")))
+	})
+}
+
+func TestSchedulesInvokeIngest(t *testing.T) {
+	s := fullStack(t)
+	ingest := s.logicalID(t, "AWS::Lambda::Function", "IngestFunction")
+	ingestArn := "{" + ingest + ".Arn}"
+	dlq := "{" + s.logicalID(t, "AWS::SQS::Queue", "DeadLetters") + ".Arn}"
+	role := s.logicalID(t, "AWS::IAM::Role", "SchedulerRole")
+	group := "Schedules" // an L1 at the stack's root keeps its id
+	if got := s.props(group)["Name"]; got != "Medic" {
+		t.Errorf("schedule group name = %v", got)
+	}
+	want := map[string]PlannedTimer{FlushName: {Schedule: timerSchedule(FlushExpression, ""), Input: FlushInput}}
+	for _, tm := range s.medic.Plan().Timers {
+		want[ScheduleName(tm.Rule)] = tm
+	}
+	if len(want) != 3 {
+		t.Fatalf("want two timer schedules and the flush, planned %v", want)
+	}
+	schedules := s.resources("AWS::Scheduler::Schedule")
+	if len(schedules) != len(want) {
+		t.Errorf("%d schedules, want %d (one per enabled timer rule, plus the flush)", len(schedules), len(want))
+	}
+	for id, r := range schedules {
+		p := r["Properties"].(map[string]any)
+		name, _ := p["Name"].(string)
+		tm, ok := want[name]
+		if !ok {
+			t.Errorf("schedule %s named %q is no timer rule's", id, name)
+			continue
+		}
+		if p["ScheduleExpression"] != tm.Schedule.Expression || render(p["GroupName"]) != "{"+group+"}" {
+			t.Errorf("%s: expression %v group %v", name, p["ScheduleExpression"], render(p["GroupName"]))
+		}
+		if tz, _ := p["ScheduleExpressionTimezone"].(string); tz != tm.Schedule.Timezone {
+			t.Errorf("%s: timezone %q, want %q", name, tz, tm.Schedule.Timezone)
+		}
+		if render(p["FlexibleTimeWindow"]) != `{"Mode":"OFF"}` || p["State"] != "ENABLED" {
+			t.Errorf("%s: window %s state %v", name, render(p["FlexibleTimeWindow"]), p["State"])
+		}
+		target := p["Target"].(map[string]any)
+		retry := TimerRetry
+		if name == FlushName {
+			retry = FlushRetry
+		}
+		wantRetry := fmt.Sprintf(`{"MaximumEventAgeInSeconds":%v,"MaximumRetryAttempts":%v}`, *retry.MaximumEventAgeInSeconds, *retry.MaximumRetryAttempts)
+		deadLetters, _ := target["DeadLetterConfig"].(map[string]any)
+		if render(target["Arn"]) != ingestArn || render(target["RoleArn"]) != "{"+role+".Arn}" || target["Input"] != tm.Input ||
+			render(deadLetters["Arn"]) != dlq || render(target["RetryPolicy"]) != wantRetry {
+			t.Errorf("%s: target %s", name, render(target))
+		}
+		if deps := render(r["DependsOn"]); !strings.Contains(deps, role) {
+			t.Errorf("%s does not wait for its role and policy: DependsOn %s", name, deps)
+		}
+	}
+	// The flush input is the consolidation's, byte for byte.
+	if FlushInput != `{"source":"medic.consolidation","detail-type":"Flush"}` {
+		t.Errorf("FlushInput = %s", FlushInput)
+	}
+	// Scheduler may invoke ingest and send to the DLQ, nothing else, and
+	// only on behalf of this account.
+	if got, want := allowed(s.statements(role)), []string{"lambda:InvokeFunction on " + ingestArn, "sqs:SendMessage on " + dlq}; !reflect.DeepEqual(got, want) {
+		t.Errorf("scheduler role allows %v, want %v", got, want)
+	}
+	check(t, "scheduler trust", func() {
+		s.tpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), map[string]any{
+			"AssumeRolePolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+				"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": map[string]any{"Service": "scheduler.amazonaws.com"},
+				"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": map[string]any{"Ref": "AWS::AccountId"}}},
+			}}},
+		})
+	})
+}
+
+func timerSchedule(expr, tz string) timer.Schedule {
+	return timer.Schedule{Expression: expr, Timezone: tz}
+}
+
+func TestExecutionStatusEventsReachIngest(t *testing.T) {
+	s := fullStack(t)
+	var machines []any
+	for _, w := range planned(s) {
+		machines = append(machines, stateMachineArn(w.Name))
+	}
+	ingest := map[string]any{"Fn::GetAtt": []any{s.logicalID(t, "AWS::Lambda::Function", "IngestFunction"), "Arn"}}
+	dlq := map[string]any{"Fn::GetAtt": []any{s.logicalID(t, "AWS::SQS::Queue", "DeadLetters"), "Arn"}}
+	id := s.logicalID(t, "AWS::Events::Rule", "ExecutionStatusChanges")
+	p := s.props(id)
+	pattern := p["EventPattern"].(map[string]any)
+	detail := pattern["detail"].(map[string]any)
+	if render(pattern["source"]) != `["aws.states"]` || render(pattern["detail-type"]) != `["Step Functions Execution Status Change"]` ||
+		render(detail["status"]) != `["SUCCEEDED","FAILED","TIMED_OUT","ABORTED"]` {
+		t.Errorf("pattern = %s", render(pattern))
+	}
+	var got []any
+	for _, arn := range detail["stateMachineArn"].([]any) {
+		got = append(got, render(arn))
+	}
+	if !reflect.DeepEqual(got, machines) {
+		t.Errorf("stateMachineArn = %v\nwant every Medic machine %v", got, machines)
+	}
+	check(t, "target with retries and DLQ", func() {
+		s.tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
+			"EventPattern": assertions.Match_ObjectLike(&map[string]any{"source": []any{"aws.states"}}),
+			"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
+				"Arn": ingest, "DeadLetterConfig": map[string]any{"Arn": dlq},
+				"RetryPolicy": map[string]any{"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 7200},
+			})},
+		})
+	})
+	check(t, "EventBridge may invoke ingest for it", func() {
+		s.tpl.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), map[string]any{
+			"Action": "lambda:InvokeFunction", "Principal": "events.amazonaws.com", "FunctionName": ingest,
+			"SourceArn": map[string]any{"Fn::GetAtt": []any{id, "Arn"}},
+		})
 	})
 }
