@@ -2,97 +2,69 @@ package awssfn
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/medic-sre/medic/internal/awsfake"
 )
 
-// fakeExecutions speaks JSON 1.0 for DescribeExecution (RUNNING twice,
-// then the scripted end) and SendTaskSuccess/Failure; failures lists
-// statuses to answer first (400 = throttled, 500 = internal error).
+// fakeExecutions answers DescribeExecution (RUNNING twice, then the
+// scripted end) and SendTaskSuccess/Failure ("expired" tokens time out).
 type fakeExecutions struct {
 	mu        sync.Mutex
 	describes int
-	failures  []int
 	final     map[string]any
 	answered  []map[string]any
 }
 
-func (f *fakeExecutions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions.")
-	if !ok || r.Header.Get("Content-Type") != "application/x-amz-json-1.0" {
-		http.Error(w, "bad protocol", http.StatusBadRequest)
-		return
-	}
-	var in map[string]any
-	raw, _ := io.ReadAll(r.Body)
-	_ = json.Unmarshal(raw, &in)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	if len(f.failures) > 0 {
-		status := f.failures[0]
-		f.failures = f.failures[1:]
-		w.WriteHeader(status)
-		if status == http.StatusBadRequest {
-			io.WriteString(w, `{"__type":"com.amazonaws.swf.base.model#ThrottlingException","message":"Rate exceeded"}`)
-		} else {
-			io.WriteString(w, `{"__type":"InternalFailure"}`)
-		}
-		return
-	}
-	switch op {
-	case "DescribeExecution":
-		f.describes++
-		out := map[string]any{"executionArn": in["executionArn"], "stateMachineArn": "arn:sm", "status": "RUNNING", "startDate": 1.7e9}
-		if f.describes > 2 {
-			for k, v := range f.final {
-				out[k] = v
+func (f *fakeExecutions) serve(t *testing.T) *awsfake.Server {
+	answer := func(op string) awsfake.Handler {
+		return func(in map[string]any) (any, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if in["taskToken"] == "expired" {
+				return nil, &awsfake.Error{Status: http.StatusBadRequest, Type: "com.amazonaws.swf.service.v2.model#TaskTimedOut", Message: "Task Timed Out"}
 			}
+			in["op"] = op
+			f.answered = append(f.answered, in)
+			return nil, nil
 		}
-		json.NewEncoder(w).Encode(out)
-	case "SendTaskSuccess", "SendTaskFailure":
-		if in["taskToken"] == "expired" {
-			w.WriteHeader(http.StatusBadRequest)
-			io.WriteString(w, `{"__type":"com.amazonaws.swf.service.v2.model#TaskTimedOut","message":"Task Timed Out"}`)
-			return
-		}
-		in["op"] = op
-		f.answered = append(f.answered, in)
-		io.WriteString(w, `{}`)
-	default:
-		http.Error(w, "unexpected "+op, http.StatusBadRequest)
 	}
+	return awsfake.New(t, awsfake.StepFunctions).
+		Handle("DescribeExecution", f.describe).
+		Handle("SendTaskSuccess", answer("SendTaskSuccess")).
+		Handle("SendTaskFailure", answer("SendTaskFailure"))
 }
 
-func fastClient(url string) *sfn.Client {
-	return sfn.New(sfn.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(url), Credentials: aws.AnonymousCredentials{},
-		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
-			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-		}),
-	})
+func (f *fakeExecutions) describe(in map[string]any) (any, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.describes++
+	out := map[string]any{"executionArn": in["executionArn"], "stateMachineArn": "arn:sm", "status": "RUNNING", "startDate": 1.7e9}
+	if f.describes > 2 {
+		for k, v := range f.final {
+			out[k] = v
+		}
+	}
+	return out, nil
 }
+
+func client(srv *awsfake.Server) *sfn.Client { return sfn.NewFromConfig(srv.Config()) }
 
 func noSleep(context.Context, time.Duration) error { return nil }
 
 func TestWaitPollsUntilTheExecutionEnds(t *testing.T) {
-	fake := &fakeExecutions{failures: []int{400, 500}, final: map[string]any{"status": "SUCCEEDED", "output": `{"healed":true}`, "stopDate": 1.7e9 + 30}}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
+	fake := &fakeExecutions{final: map[string]any{"status": "SUCCEEDED", "output": `{"healed":true}`, "stopDate": 1.7e9 + 30}}
+	srv := fake.serve(t)
+	srv.Fail(awsfake.Throttling(), awsfake.InternalError())
 	var seen []string
-	w := &Watcher{API: fastClient(srv.URL), Sleep: noSleep, OnPoll: func(o Outcome) { seen = append(seen, o.Status) }}
+	w := &Watcher{API: client(srv), Sleep: noSleep, OnPoll: func(o Outcome) { seen = append(seen, o.Status) }}
 	o, err := w.Wait(context.Background(), "arn:aws:states:us-east-1:1:execution:m:e")
 	if err != nil {
 		t.Fatal(err)
@@ -107,19 +79,17 @@ func TestWaitPollsUntilTheExecutionEnds(t *testing.T) {
 
 func TestWaitReportsFailure(t *testing.T) {
 	fake := &fakeExecutions{final: map[string]any{"status": "FAILED", "error": "Medic.CommandFailed", "cause": "exit 3"}}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	o, err := (&Watcher{API: fastClient(srv.URL), Sleep: noSleep}).Wait(context.Background(), "arn:x")
+	o, err := (&Watcher{API: client(fake.serve(t)), Sleep: noSleep}).Wait(context.Background(), "arn:x")
 	if err != nil || o.Status != "FAILED" || o.Error != "Medic.CommandFailed" || o.Cause != "exit 3" {
 		t.Fatalf("%+v %v", o, err)
 	}
 }
 
 func TestTasksAnswerWaitingTasks(t *testing.T) {
-	fake := &fakeExecutions{failures: []int{400}}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	tasks := &Tasks{API: fastClient(srv.URL)}
+	fake := &fakeExecutions{}
+	srv := fake.serve(t)
+	srv.Fail(awsfake.Throttling())
+	tasks := &Tasks{API: client(srv)}
 	if err := tasks.Success(context.Background(), "tok-1", map[string]any{"approved": true, "by": "alice"}); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +108,7 @@ func TestTasksAnswerWaitingTasks(t *testing.T) {
 }
 
 func TestStartNamedReturnsTheExecutionARN(t *testing.T) {
-	s := newStarter(t, &fakeSFN{started: map[string]string{}})
+	s, _, _ := newStarter(t)
 	arn, err := s.StartNamed(context.Background(), "heal", "run-1", map[string]any{})
 	if err != nil || arn != "arn:aws:states:us-east-1:123456789012:stateMachine:heal:run-1" {
 		t.Fatalf("%q %v", arn, err)

@@ -3,11 +3,10 @@ package awssfn
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/medic-sre/medic/internal/awsfake"
 )
 
 func TestHistoryPagesAndMapsEvents(t *testing.T) {
@@ -21,19 +20,12 @@ func TestHistoryPagesAndMapsEvents(t *testing.T) {
 			{"id":4,"timestamp":1.7e9,"type":"TaskFailed","taskFailedEventDetails":{"resourceType":"aws-sdk:ssm","resource":"getCommandInvocation","error":"Ssm.InvocationDoesNotExistException","cause":"not yet"}}
 		]}`,
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Amz-Target") != "AWSStepFunctions.GetExecutionHistory" {
-			http.Error(w, "unexpected", http.StatusBadRequest)
-			return
-		}
-		raw, _ := io.ReadAll(r.Body)
-		var in struct{ NextToken string }
-		json.Unmarshal(raw, &in)
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		io.WriteString(w, pages[in.NextToken])
-	}))
-	defer srv.Close()
-	steps, last, err := History(context.Background(), fastClient(srv.URL), "arn:x", 0)
+	srv := awsfake.New(t, awsfake.StepFunctions).Handle("GetExecutionHistory", func(in map[string]any) (any, error) {
+		token, _ := in["nextToken"].(string)
+		var page map[string]any
+		return page, json.Unmarshal([]byte(pages[token]), &page)
+	})
+	steps, last, err := History(context.Background(), client(srv), "arn:x", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +41,7 @@ func TestHistoryPagesAndMapsEvents(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") || last != 4 {
 		t.Fatalf("got (last %d)\n%s", last, strings.Join(got, "\n"))
 	}
-	steps, _, _ = History(context.Background(), fastClient(srv.URL), "arn:x", 3)
+	steps, _, _ = History(context.Background(), client(srv), "arn:x", 3)
 	if len(steps) != 1 {
 		t.Fatalf("since 3: %v", steps)
 	}

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/medic-sre/medic/internal/poll"
 	"sort"
 	"strconv"
 	"time"
@@ -18,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/medic-sre/medic/internal/poll"
 )
 
 // API is the part of the SSM client the runner uses.
@@ -25,7 +26,11 @@ type API interface {
 	SendCommand(ctx context.Context, in *ssm.SendCommandInput, opts ...func(*ssm.Options)) (*ssm.SendCommandOutput, error)
 	GetCommandInvocation(ctx context.Context, in *ssm.GetCommandInvocationInput, opts ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error)
 	ListCommandInvocations(ctx context.Context, in *ssm.ListCommandInvocationsInput, opts ...func(*ssm.Options)) (*ssm.ListCommandInvocationsOutput, error)
+	CancelCommand(ctx context.Context, in *ssm.CancelCommandInput, opts ...func(*ssm.Options)) (*ssm.CancelCommandOutput, error)
 }
+
+// cancelGrace bounds the CancelCommand call made after the caller gave up.
+const cancelGrace = 30 * time.Second
 
 // Target is a tag filter ("tag:Role" = ["web"]) or "InstanceIds".
 type Target struct {
@@ -167,10 +172,10 @@ func (r *Runner) Get(ctx context.Context, commandID, instanceID string) (Invocat
 }
 
 // List reports every instance's invocation status (no output), following
-// pagination.
+// NextToken through every page (SSM returns at most 50 invocations a page).
 func (r *Runner) List(ctx context.Context, commandID string) ([]Invocation, error) {
 	var all []Invocation
-	in := &ssm.ListCommandInvocationsInput{CommandId: aws.String(commandID)}
+	in := &ssm.ListCommandInvocationsInput{CommandId: aws.String(commandID), MaxResults: aws.Int32(50)}
 	for {
 		out, err := r.API.ListCommandInvocations(ctx, in)
 		if err != nil {
@@ -217,14 +222,38 @@ func (r *Runner) Wait(ctx context.Context, commandID string) ([]Invocation, erro
 	}
 }
 
-// Run sends the command and waits for its results.
+// Run sends the command and waits for its results. When ctx ends first
+// (the caller's deadline), the command is cancelled on every instance so
+// nothing keeps running unwatched, and the error says so.
 func (r *Runner) Run(ctx context.Context, req Request) (string, []Invocation, error) {
 	id, err := r.Send(ctx, req)
 	if err != nil {
 		return "", nil, err
 	}
 	results, err := r.Wait(ctx, id)
+	if err != nil && ctx.Err() != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelGrace)
+		defer cancel()
+		if cerr := r.Cancel(cctx, id); cerr != nil {
+			return id, nil, errors.Join(err, cerr)
+		}
+		return id, nil, fmt.Errorf("ssm command %s cancelled after the wait ended: %w", id, err)
+	}
 	return id, results, err
+}
+
+// Cancel asks SSM to stop a command on the given instances (all of its
+// instances when none is given). SSM cancels asynchronously: invocations
+// pass through Cancelling to Cancelled, or end first if they were finishing.
+func (r *Runner) Cancel(ctx context.Context, commandID string, instanceIDs ...string) error {
+	if commandID == "" {
+		return errors.New("ssm CancelCommand: no command id")
+	}
+	_, err := r.API.CancelCommand(ctx, &ssm.CancelCommandInput{CommandId: aws.String(commandID), InstanceIds: instanceIDs})
+	if err != nil {
+		return fmt.Errorf("ssm CancelCommand %s: %w", commandID, err)
+	}
+	return nil
 }
 
 func allDone(list []Invocation) bool {
