@@ -84,7 +84,7 @@ type Options struct {
 const (
 	ExecutionStarted   = "ExecutionStarted"   // Input = execution input
 	StateEntered       = "StateEntered"       // Input = raw state input
-	StateExited        = "StateExited"        // Output = state output (not sent when the state fails)
+	StateExited        = "StateExited"        // Output = state output (not sent when the state fails); Assigned = variables set
 	TaskScheduled      = "TaskScheduled"      // Input = effective task input
 	TaskSucceeded      = "TaskSucceeded"      // Output = raw task result
 	TaskFailed         = "TaskFailed"         // Error = the failure (timeouts included)
@@ -101,6 +101,7 @@ type Event struct {
 	Type          string
 	State         string
 	Input, Output any
+	Assigned      map[string]any // StateExited: the variables the state (or its catcher) assigned
 	Error         *Error
 	Time          time.Time
 }

@@ -8,8 +8,9 @@ import (
 
 // choiceRule is one entry of Choices: a condition and where to go.
 type choiceRule struct {
-	cond condition
-	next string
+	cond   condition
+	next   string
+	assign *pathAssign
 
 	jCondition jtemplate // JSONata states
 	jOutput    jtemplate
@@ -82,16 +83,18 @@ func (p *parser) choice(f *fields, st *state, def map[string]any) {
 			f.fail(field+".Next", "required")
 		}
 		cond := p.condition(f, field, obj, true)
-		st.choices = append(st.choices, &choiceRule{cond: cond, next: next})
+		rule := &choiceRule{cond: cond, next: next}
+		rule.assign = f.at(field+".", obj).pathAssign()
+		st.choices = append(st.choices, rule)
 	}
 }
 
 // condition parses a Boolean expression or a comparison; only top-level
 // rules carry Next.
 func (p *parser) condition(parent *fields, field string, obj map[string]any, top bool) condition {
-	allowed := []string{"Variable", "And", "Or", "Not", "Comment", "Assign"}
-	if top {
-		allowed = append(allowed, "Next")
+	allowed := []string{"Variable", "And", "Or", "Not", "Comment"}
+	if top { // only a whole rule transitions and assigns, not a nested one
+		allowed = append(allowed, "Next", "Assign")
 	}
 	for name := range operators {
 		allowed = append(allowed, name)
@@ -100,9 +103,6 @@ func (p *parser) condition(parent *fields, field string, obj map[string]any, top
 		}
 	}
 	f := parent.sub(field+".", obj, allowed...)
-	if f.has("Assign") {
-		f.fail("Assign", "%s", notSupported["Assign"])
-	}
 	switch {
 	case f.has("And"), f.has("Or"):
 		name := "And"

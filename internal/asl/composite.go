@@ -10,11 +10,11 @@ import (
 // parallel runs every branch on the state's effective input; the result is
 // the array of branch outputs. The first branch to fail stops the others
 // and its error becomes the state's error.
-func (r *run) parallel(ctx context.Context, fr *frame, raw any) (any, *Error) {
+func (r *run) parallel(ctx context.Context, fr *frame, raw any) (any, map[string]any, *Error) {
 	st := fr.st
 	eff, err := r.effectiveInput(fr, raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inputs := make([]any, len(st.branches))
 	for i := range inputs {
@@ -22,32 +22,32 @@ func (r *run) parallel(ctx context.Context, fr *frame, raw any) (any, *Error) {
 	}
 	results, err := r.fanOut(ctx, st.branches, inputs, fr.vars, 0, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return r.processResult(fr, raw, results)
 }
 
 // mapState runs the item processor once per item of ItemsPath.
-func (r *run) mapState(ctx context.Context, fr *frame, raw any) (any, *Error) {
+func (r *run) mapState(ctx context.Context, fr *frame, raw any) (any, map[string]any, *Error) {
 	st := fr.st
 	eff, err := applyInputPath(st, fr.env(raw))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	itemsVal := eff
 	if st.itemsPath != nil {
 		if itemsVal, err = st.itemsPath.eval(fr.env(eff)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if st.jItems != nil {
 		if itemsVal, err = st.jItems.evalJ(fr.bindings(raw)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	items, ok := itemsVal.([]any)
 	if !ok {
-		return nil, errorf(ErrRuntime, "the Map items must be an array, got %s", describe(itemsVal))
+		return nil, nil, errorf(ErrRuntime, "the Map items must be an array, got %s", describe(itemsVal))
 	}
 	inputs := make([]any, len(items))
 	for i, item := range items {
@@ -63,16 +63,16 @@ func (r *run) mapState(ctx context.Context, fr *frame, raw any) (any, *Error) {
 			inputs[i], err = st.jItemSelector.evalJ(itemFrame.bindings(raw))
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	limit, err := r.concurrency(fr, eff)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tol, err := r.tolerance(fr, eff, len(items))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	scopes := make([]*scope, len(inputs))
 	for i := range scopes {
@@ -80,7 +80,7 @@ func (r *run) mapState(ctx context.Context, fr *frame, raw any) (any, *Error) {
 	}
 	results, err := r.fanOut(ctx, scopes, inputs, fr.vars, limit, tol)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return r.processResult(fr, raw, results)
 }

@@ -68,6 +68,7 @@ type state struct {
 	parameters, resultSelector        template // Parameters (ItemSelector for Map)
 	result                            any
 	hasResult                         bool
+	assign                            *pathAssign // Assign (JSONPath states)
 
 	// Task
 	resource                   string
@@ -131,6 +132,7 @@ type catcher struct {
 	errorEquals []string
 	next        string
 	resultPath  *pathField
+	assign      *pathAssign
 	jOutput     jtemplate // JSONata states
 	jAssign     *jAssign
 }
@@ -158,6 +160,7 @@ func Parse(definition []byte) (*Machine, error) {
 		m.timeout = f.seconds("TimeoutSeconds")
 	}
 	m.top = p.scope("", obj)
+	p.checkVariableScopes(m.top, map[string]string{})
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
 	}

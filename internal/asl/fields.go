@@ -25,6 +25,11 @@ func (f *fields) sub(prefix string, m map[string]any, allowed ...string) *fields
 	return f.p.nested(f.state, f.prefix+prefix, m, allowed...)
 }
 
+// at reads a nested object whose fields are checked elsewhere.
+func (f *fields) at(prefix string, m map[string]any) *fields {
+	return &fields{p: f.p, state: f.state, prefix: f.prefix + prefix, m: m}
+}
+
 func (p *parser) nested(state, prefix string, m map[string]any, allowed ...string) *fields {
 	f := &fields{p: p, state: state, prefix: prefix, m: m}
 	ok := map[string]bool{}
@@ -129,7 +134,7 @@ func (f *fields) pathField(name string, definite bool) *pathField {
 		f.fail(name, "%v", err)
 		return nil
 	}
-	if definite && (e.context || !e.path.Definite()) {
+	if definite && (e.context || e.variable != "" || !e.path.Definite()) {
 		f.fail(name, "%q must be a reference path into the state input ($, .field, [n] only)", s)
 		return nil
 	}

@@ -46,7 +46,7 @@ func TestJSONataMapParallelAndScopes(t *testing.T) {
 	  "Each":{"Type":"Map","Items":"{% $states.input.nums %}","MaxConcurrency":2,
 	    "ItemSelector":{"v":"{% $states.context.Map.Item.Value %}","i":"{% $states.context.Map.Item.Index %}"},
 	    "ItemProcessor":{"StartAt":"Mul","States":{
-	      "Mul":{"Type":"Pass","Assign":{"factor":0},"Output":"{% $states.input.v * $factor + $states.input.i %}","End":true}}},
+	      "Mul":{"Type":"Pass","Assign":{"local":0},"Output":"{% $states.input.v * $factor + $states.input.i %}","End":true}}},
 	    "Output":{"mapped":"{% $states.result %}","factor":"{% $factor %}"},"Next":"Both"},
 	  "Both":{"Type":"Parallel","Arguments":"{% $states.input.mapped %}","Branches":[
 	    {"StartAt":"Sum","States":{"Sum":{"Type":"Pass","Output":"{% $sum($states.input) %}","End":true}}},

@@ -173,8 +173,7 @@ func (f *fields) assign() *jAssign {
 	}
 	a := &jAssign{}
 	for _, name := range sortedKeys(obj) {
-		if !validVariable(name) {
-			f.fail("Assign", "%q is not a valid variable name (letters, digits and _, not starting with a digit; not \"states\")", name)
+		if !f.checkVariableName(name) {
 			continue
 		}
 		t, err := compileJ(obj[name], name+": ")
@@ -185,17 +184,4 @@ func (f *fields) assign() *jAssign {
 		a.names, a.vals = append(a.names, name), append(a.vals, t)
 	}
 	return a
-}
-
-func validVariable(name string) bool {
-	if name == "" || name == "states" || len(name) > 80 {
-		return false
-	}
-	for i, r := range name {
-		letter := r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
-		if !letter && (i == 0 || r < '0' || r > '9') {
-			return false
-		}
-	}
-	return true
 }

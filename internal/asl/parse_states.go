@@ -10,7 +10,7 @@ import (
 var commonFields = []string{"Type", "Comment", "QueryLanguage"}
 
 // allowedFields lists, per state type, the fields the spec defines for
-// JSONPath states. JSONata fields (Arguments, Output, Assign) are listed so
+// JSONPath states. JSONata fields (Arguments, Output, Items) are listed so
 // they get a clear error rather than "unknown field".
 var allowedFields = map[stateType][]string{
 	typePass:     {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultPath", "Result", "Assign", "Output"},
@@ -28,7 +28,6 @@ var allowedFields = map[stateType][]string{
 var notSupported = map[string]string{
 	"Arguments":    "a JSONata field: set \"QueryLanguage\": \"JSONata\" on the state or machine",
 	"Output":       "a JSONata field: set \"QueryLanguage\": \"JSONata\" on the state or machine",
-	"Assign":       "variables (Assign) are supported in JSONata states only by the local interpreter",
 	"Items":        "a JSONata field: set \"QueryLanguage\": \"JSONata\" on the state or machine",
 	"ItemReader":   "distributed Map ItemReader is not supported locally",
 	"ResultWriter": "distributed Map ResultWriter is not supported locally",
@@ -55,6 +54,9 @@ func (p *parser) state(prefix, name string, def map[string]any) *state {
 	}
 	p.queryLanguage(f)
 	p.transition(f, st)
+	if slices.Contains(allowed, "Assign") {
+		st.assign = f.pathAssign()
+	}
 	if st.typ != typeFail {
 		st.inputPath = f.pathField("InputPath", false)
 		st.outputPath = f.pathField("OutputPath", false)
@@ -286,12 +288,8 @@ func (p *parser) catchers(f *fields, jsonata bool) []*catcher {
 			allowed = []string{"ErrorEquals", "Next", "Comment", "Output", "Assign"}
 		}
 		cf := f.sub(field+".", obj, append(allowed, "Assign", "Output")...)
-		if !jsonata {
-			for _, k := range []string{"Assign", "Output"} {
-				if cf.has(k) {
-					cf.fail(k, "%s", notSupported[k])
-				}
-			}
+		if !jsonata && cf.has("Output") {
+			cf.fail("Output", "%s", notSupported["Output"])
 		}
 		c := &catcher{errorEquals: errorEquals(cf, "Catch", i == len(items)-1)}
 		c.next = cf.str("Next", false)
@@ -303,6 +301,7 @@ func (p *parser) catchers(f *fields, jsonata bool) []*catcher {
 			c.jAssign = cf.assign()
 		} else {
 			c.resultPath = cf.pathField("ResultPath", true)
+			c.assign = cf.pathAssign()
 		}
 		out = append(out, c)
 	}

@@ -56,8 +56,13 @@ func (r *run) withRetry(ctx context.Context, fr *frame, input any) (any, string,
 func (r *run) caught(fr *frame, c *catcher, input any, err *Error) (any, map[string]any, *Error) {
 	errOut := map[string]any{"Error": err.Name, "Cause": err.Cause}
 	if !fr.st.jsonata {
+		// A catcher's Assign sees the error output as $.
+		assigned, aerr := c.assign.eval(fr.env(errOut))
+		if aerr != nil {
+			return nil, nil, aerr
+		}
 		out, perr := applyResultPath(c.resultPath, input, errOut)
-		return out, nil, perr
+		return out, assigned, perr
 	}
 	b := fr.bindings(input)
 	b.states["errorOutput"] = errOut
@@ -66,19 +71,20 @@ func (r *run) caught(fr *frame, c *catcher, input any, err *Error) (any, map[str
 
 func (r *run) attempt(ctx context.Context, fr *frame, input any) (any, map[string]any, *Error) {
 	var (
-		result any
-		err    *Error
+		result   any
+		assigned map[string]any
+		err      *Error
 	)
 	switch fr.st.typ {
 	case typeTask:
-		result, err = r.task(ctx, fr, input)
+		result, assigned, err = r.task(ctx, fr, input)
 	case typeParallel:
-		result, err = r.parallel(ctx, fr, input)
+		result, assigned, err = r.parallel(ctx, fr, input)
 	default:
-		result, err = r.mapState(ctx, fr, input)
+		result, assigned, err = r.mapState(ctx, fr, input)
 	}
 	if err != nil || !fr.st.jsonata {
-		return result, nil, err
+		return result, assigned, err
 	}
 	b := fr.bindings(input)
 	b.states["result"] = result

@@ -136,6 +136,7 @@ func (r *run) emit(ev Event) {
 // the scope's own copy, as in Step Functions.
 func (r *run) runScope(ctx context.Context, sc *scope, input any, vars map[string]any) (any, *Error) {
 	name := sc.startAt
+	var sizes *varSizes // built at the first assignment
 	for {
 		if ctx.Err() != nil {
 			return nil, errAborted
@@ -155,8 +156,16 @@ func (r *run) runScope(ctx context.Context, sc *scope, input any, vars map[strin
 		if err != nil {
 			return nil, err
 		}
-		vars = withVariables(vars, assigned)
-		r.emit(Event{Type: StateExited, State: st.name, Output: out})
+		if len(assigned) > 0 {
+			if sizes == nil {
+				sizes = newVarSizes(vars)
+			}
+			if err := sizes.check(st.name, assigned); err != nil {
+				return nil, err
+			}
+			vars = withVariables(vars, assigned)
+		}
+		r.emit(Event{Type: StateExited, State: st.name, Output: out, Assigned: assigned})
 		if next == "" {
 			return out, nil
 		}
@@ -173,7 +182,7 @@ type frame struct {
 	token      string
 	item       map[string]any // Map.Item while evaluating ItemSelector
 	cached     map[string]any // the context object; reset when a field above changes
-	vars       map[string]any // workflow variables (JSONata states)
+	vars       map[string]any // workflow variables as they were when the state began
 }
 
 // context builds the context object ($$) once per change of the frame.
@@ -208,7 +217,7 @@ func (fr *frame) buildContext() map[string]any {
 	return c
 }
 
-func (fr *frame) env(input any) *env { return &env{input: input, context: fr.context} }
+func (fr *frame) env(input any) *env { return &env{input: input, context: fr.context, vars: fr.vars} }
 
 // execute runs one state, returning its output and the next state ("" when
 // the scope ends).
@@ -222,67 +231,82 @@ func (r *run) execute(ctx context.Context, fr *frame, input any) (out any, next 
 	case st.typ == typeFail:
 		return nil, "", nil, r.failState(fr, input)
 	}
-	out, next, err = r.executeJSONPath(ctx, fr, input)
-	return out, next, nil, err
+	return r.executeJSONPath(ctx, fr, input)
 }
 
 // executeJSONPath runs the JSONPath Pass, Choice, Wait and Succeed states.
-func (r *run) executeJSONPath(ctx context.Context, fr *frame, input any) (any, string, *Error) {
+// Assign sees $ as the state's result: for Pass its Result (or Parameters
+// output, or effective input) before ResultPath; for Choice and Wait the
+// effective input (after InputPath).
+func (r *run) executeJSONPath(ctx context.Context, fr *frame, input any) (any, string, map[string]any, *Error) {
 	st := fr.st
 	eff, err := applyInputPath(st, fr.env(input))
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	next := st.next
-	var out any
+	next, result, assign := st.next, eff, st.assign
 	switch st.typ {
 	case typePass:
-		out, err = r.pass(fr, input, eff)
+		result, err = r.passResult(fr, eff)
 	case typeChoice:
-		next, err = choose(st, fr.env(eff))
-		out = eff
+		var rule *choiceRule
+		if rule, err = choose(st, fr.env(eff)); rule != nil {
+			next = rule.next
+			if rule.assign != nil {
+				assign = rule.assign
+			}
+		} else {
+			next = st.defaultNext
+		}
 	case typeWait:
 		err = r.wait(ctx, fr, eff)
-		out = eff
-	case typeSucceed:
-		out = eff
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	out, err = applyOutputPath(st, fr.env(out))
-	return out, next, err
-}
-
-func (r *run) pass(fr *frame, raw, eff any) (any, *Error) {
-	st := fr.st
-	result := eff
-	if st.parameters != nil {
-		var err *Error
-		if result, err = st.parameters.eval(fr.env(eff)); err != nil {
-			return nil, err
+	assigned, err := assign.eval(fr.env(result))
+	if err != nil {
+		return nil, "", nil, err
+	}
+	out := eff
+	if st.typ == typePass {
+		if out, err = applyResultPath(st.resultPath, input, result); err != nil {
+			return nil, "", nil, err
 		}
 	}
-	if st.hasResult {
-		result = deepCopy(st.result)
-	}
-	return applyResultPath(st.resultPath, raw, result)
+	out, err = applyOutputPath(st, fr.env(out))
+	return out, next, assigned, err
 }
 
-func choose(st *state, en *env) (string, *Error) {
+// passResult is a Pass state's result: Result, else the Parameters
+// output, else the effective input.
+func (r *run) passResult(fr *frame, eff any) (any, *Error) {
+	st := fr.st
+	if st.hasResult {
+		return deepCopy(st.result), nil
+	}
+	if st.parameters != nil {
+		return st.parameters.eval(fr.env(eff))
+	}
+	return eff, nil
+}
+
+// choose returns the first rule that matches, nil for the Default, or
+// States.NoChoiceMatched.
+func choose(st *state, en *env) (*choiceRule, *Error) {
 	for _, rule := range st.choices {
 		ok, err := rule.cond.eval(en)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		if ok {
-			return rule.next, nil
+			return rule, nil
 		}
 	}
 	if st.defaultNext != "" {
-		return st.defaultNext, nil
+		return nil, nil
 	}
-	return "", errorf(ErrNoChoiceMatched, "no choice rule matched and there is no Default in state %q", st.name)
+	return nil, errorf(ErrNoChoiceMatched, "no choice rule matched and there is no Default in state %q", st.name)
 }
 
 func (r *run) wait(ctx context.Context, fr *frame, eff any) *Error {

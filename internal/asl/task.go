@@ -11,15 +11,15 @@ const waitForTaskTokenSuffix = ".waitForTaskToken"
 
 // task runs one attempt of a Task state: input processing, the handler
 // (and the token wait), then result processing.
-func (r *run) task(ctx context.Context, fr *frame, raw any) (any, *Error) {
+func (r *run) task(ctx context.Context, fr *frame, raw any) (any, map[string]any, *Error) {
 	st := fr.st
 	eff, err := applyInputPath(st, fr.env(raw))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	timeout, heartbeat, err := r.taskLimits(fr, eff)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var wait *tokenWait
 	if strings.HasSuffix(st.resource, waitForTaskTokenSuffix) {
@@ -30,12 +30,12 @@ func (r *run) task(ctx context.Context, fr *frame, raw any) (any, *Error) {
 	}
 	if st.parameters != nil {
 		if eff, err = st.parameters.eval(fr.env(eff)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if st.jArgs != nil {
 		if eff, err = st.jArgs.evalJ(fr.bindings(raw)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	req := TaskRequest{Resource: st.resource, StateName: st.name, Input: deepCopy(eff), TaskToken: fr.token, Context: fr.context()}
@@ -45,26 +45,32 @@ func (r *run) task(ctx context.Context, fr *frame, raw any) (any, *Error) {
 		if err != errAborted {
 			r.emit(Event{Type: TaskFailed, State: st.name, Error: err})
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	r.emit(Event{Type: TaskSucceeded, State: st.name, Output: result})
 	return r.processResult(fr, raw, result)
 }
 
-// processResult applies ResultSelector, ResultPath and OutputPath.
-func (r *run) processResult(fr *frame, raw, result any) (any, *Error) {
+// processResult applies ResultSelector, Assign (with $ the selected
+// result), ResultPath and OutputPath, the order of the Step Functions guide.
+func (r *run) processResult(fr *frame, raw, result any) (any, map[string]any, *Error) {
 	st := fr.st
 	var err *Error
 	if st.resultSelector != nil {
 		if result, err = st.resultSelector.eval(fr.env(result)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+	}
+	assigned, err := st.assign.eval(fr.env(result))
+	if err != nil {
+		return nil, nil, err
 	}
 	out, err := applyResultPath(st.resultPath, raw, result)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return applyOutputPath(st, fr.env(out))
+	out, err = applyOutputPath(st, fr.env(out))
+	return out, assigned, err
 }
 
 func (r *run) taskLimits(fr *frame, eff any) (timeout, heartbeat time.Duration, err *Error) {

@@ -10,18 +10,22 @@ import (
 )
 
 // env is what paths and intrinsics are evaluated against: the state's
-// (effective) input as $ and the context object as $$, built only when used.
+// (effective) input as $, the context object as $$ (built only when used)
+// and the workflow variables as $name, as they were when the state began.
 type env struct {
 	input   any
 	context func() map[string]any
+	vars    map[string]any
 }
 
-// expr is a path into $ or $$, or an intrinsic function call.
+// expr is a path into $, $$ or a variable ($name...), or an intrinsic
+// function call.
 type expr struct {
-	src     string
-	path    *jsonpath.Path
-	context bool
-	call    *intrinsic.Call
+	src      string
+	path     *jsonpath.Path
+	context  bool
+	variable string // the variable a $name... path reads; path is the rest
+	call     *intrinsic.Call
 }
 
 func compileExpr(s string, allowIntrinsic bool) (*expr, error) {
@@ -41,7 +45,11 @@ func compileExpr(s string, allowIntrinsic bool) (*expr, error) {
 		e.context = true
 		s = s[1:]
 	case !strings.HasPrefix(s, "$"):
-		return nil, fmt.Errorf("%q is not a JSONPath (must start with $ or $$)", s)
+		return nil, fmt.Errorf("%q is not a JSONPath (must start with $, $$ or $variable)", s)
+	default:
+		if name, rest, ok := jsonpath.SplitVariable(s); ok {
+			e.variable, s = name, rest
+		}
 	}
 	p, err := jsonpath.Parse(s)
 	if err != nil {
@@ -65,23 +73,30 @@ func (e *expr) eval(en *env) (any, *Error) {
 		}
 		return nil, errorf(ErrIntrinsicFailure, "%s: %v", e.src, err)
 	}
-	v, err := en.resolve(e.path, e.context)
+	v, err := en.resolve(intrinsic.Ref{Path: e.path, Context: e.context, Variable: e.variable})
 	if err != nil {
 		return nil, err.(*Error)
 	}
 	return v, nil
 }
 
-func (en *env) resolve(p *jsonpath.Path, context bool) (any, error) {
-	root := en.input
-	name := p.String()
-	if context {
-		root = any(en.context())
-		name = "$" + name
+// resolve reads a path from the input, the context object or a variable.
+// Anything missing is States.Runtime, like any path that matches nothing.
+func (en *env) resolve(ref intrinsic.Ref) (any, error) {
+	root, name, where := en.input, ref.Path.String(), "input"
+	switch {
+	case ref.Context:
+		root, name, where = any(en.context()), "$"+name, "context object"
+	case ref.Variable != "":
+		v, ok := en.vars[ref.Variable]
+		if !ok {
+			return nil, errorf(ErrRuntime, "the variable $%s is not defined (no earlier state in scope assigned it)", ref.Variable)
+		}
+		root, name, where = v, "$"+ref.Variable+name[1:], "value of $"+ref.Variable
 	}
-	v, err := p.Get(root)
+	v, err := ref.Path.Get(root)
 	if err != nil {
-		return nil, errorf(ErrRuntime, "the JSONPath %s could not be found in the %s", name, map[bool]string{false: "input", true: "context object"}[context])
+		return nil, errorf(ErrRuntime, "the JSONPath %s could not be found in the %s", name, where)
 	}
 	return v, nil
 }

@@ -19,11 +19,19 @@ import (
 	"github.com/medic-sre/medic/internal/asl/jsonpath"
 )
 
-// Resolver looks up a path argument in the state input ($) or the context
-// object ($$). Its errors are returned from Eval unchanged, so the caller can
-// keep its own error kinds (a missing path is States.Runtime, not an
-// intrinsic failure).
-type Resolver func(path *jsonpath.Path, context bool) (any, error)
+// Ref is a path argument: Path applies to the state input ($), the context
+// object ($$, Context set) or the value of a workflow variable ($name,
+// Variable set; Path is then the rest of the reference, e.g. "$.field").
+type Ref struct {
+	Path     *jsonpath.Path
+	Context  bool
+	Variable string
+}
+
+// Resolver looks up a path argument. Its errors are returned from Eval
+// unchanged, so the caller can keep its own error kinds (a missing path is
+// States.Runtime, not an intrinsic failure).
+type Resolver func(ref Ref) (any, error)
 
 // Failure is an error raised by a function itself (bad argument types,
 // limits): Step Functions reports these as States.IntrinsicFailure.
@@ -78,7 +86,7 @@ func (c *Call) Eval(resolve Resolver) (any, error) {
 		case literal:
 			args[i] = a.value
 		case pathArg:
-			v, err := resolve(a.path, a.context)
+			v, err := resolve(Ref{Path: a.path, Context: a.context, Variable: a.variable})
 			if err != nil {
 				return nil, err
 			}

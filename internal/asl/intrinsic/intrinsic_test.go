@@ -3,6 +3,7 @@ package intrinsic
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"regexp"
 	"strings"
@@ -17,11 +18,20 @@ var input = map[string]any{
 }
 var context = map[string]any{"Execution": map[string]any{"Name": "exec-9"}}
 
-func resolve(p *jsonpath.Path, ctx bool) (any, error) {
-	if ctx {
-		return p.Get(context)
+var variables = map[string]any{"host": map[string]any{"id": "i-1"}, "n": 2.0}
+
+func resolve(ref Ref) (any, error) {
+	switch {
+	case ref.Context:
+		return ref.Path.Get(context)
+	case ref.Variable != "":
+		v, ok := variables[ref.Variable]
+		if !ok {
+			return nil, fmt.Errorf("no variable %s", ref.Variable)
+		}
+		return ref.Path.Get(v)
 	}
-	return p.Get(input)
+	return ref.Path.Get(input)
 }
 
 func eval(t *testing.T, src string) (any, error) {
@@ -31,6 +41,18 @@ func eval(t *testing.T, src string) (any, error) {
 		t.Fatalf("Parse(%s): %v", src, err)
 	}
 	return c.Eval(resolve)
+}
+
+// Workflow variables ($name, $name.field) are path arguments too
+// (https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html).
+func TestVariableArguments(t *testing.T) {
+	got, err := eval(t, `States.Format('{} x{}', $host.id, $n)`)
+	if err != nil || got != "i-1 x2" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if _, err := eval(t, `States.Format('{}', $missing)`); err == nil || !strings.Contains(err.Error(), "no variable missing") {
+		t.Errorf("an unknown variable must come back from the resolver, got %v", err)
+	}
 }
 
 // Expected values follow the examples of
@@ -151,6 +173,7 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		`States.Format('a {} \{', $.x)`, `States.Array()`, `States.ArrayRange(1, 10, 2)`,
 		`States.JsonMerge($.a, $$.b, false)`, `States.Hash($.a['x,y'], 'MD5')`, `States.MathRandom(-1, 1.5e3)`,
+		`States.Format('{} {}', $host.id, $n)`, `States.ArrayGetItem($list[1:], $i)`, `States.MathAdd($é, $_x)`,
 	} {
 		f.Add(s)
 	}
@@ -159,6 +182,6 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		c.Eval(func(*jsonpath.Path, bool) (any, error) { return "value", nil })
+		c.Eval(func(Ref) (any, error) { return "value", nil })
 	})
 }

@@ -31,8 +31,9 @@ type literal struct {
 }
 
 type pathArg struct {
-	path    *jsonpath.Path
-	context bool // $$ rather than $
+	path     *jsonpath.Path
+	context  bool   // $$ rather than $
+	variable string // $name: a workflow variable
 }
 
 // IsCall reports whether s looks like an intrinsic call (starts "States.").
@@ -231,6 +232,8 @@ scan:
 	if strings.HasPrefix(text, "$$") {
 		arg.context = true
 		text = text[1:]
+	} else if name, rest, ok := jsonpath.SplitVariable(text); ok {
+		arg.variable, text = name, rest
 	}
 	path, err := jsonpath.Parse(text)
 	if err != nil {

@@ -124,3 +124,23 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestSplitVariable(t *testing.T) {
+	cases := []struct{ in, name, path string }{
+		{"$x", "x", "$"},
+		{"$order.items[0]", "order", "$.items[0]"},
+		{"$_a1['b']", "_a1", "$['b']"},
+		{"$größe.x", "größe", "$.x"},
+	}
+	for _, c := range cases {
+		name, path, ok := SplitVariable(c.in)
+		if !ok || name != c.name || path != c.path {
+			t.Errorf("SplitVariable(%q) = %q, %q, %v; want %q, %q", c.in, name, path, ok, c.name, c.path)
+		}
+	}
+	for _, in := range []string{"$", "$.a", "$$.a", "$[0]", "$1a", "x", ""} {
+		if _, _, ok := SplitVariable(in); ok {
+			t.Errorf("SplitVariable(%q) should not be a variable reference", in)
+		}
+	}
+}
