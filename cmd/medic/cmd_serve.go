@@ -92,6 +92,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "medic serve: timers:", err)
 		}
 	}()
+	go func() { _ = local.RunConsolidation(ctx) }()
 	if *playDemo {
 		go func() {
 			if err := demo.DefaultScene(".", stdout).Play(base, 2*time.Minute); err != nil {
@@ -131,6 +132,9 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	srv := &http.Server{Handler: local.Server.Routes(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() { _ = local.RunConsolidation(ctx) }()
 	scene := demo.DefaultScene(".", stdout)
 	scene.Dir = *dir
 	if err := scene.Play("http://"+ln.Addr().String(), 2*time.Minute); err != nil {

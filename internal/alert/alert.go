@@ -82,7 +82,7 @@ func fromCloudWatch(p map[string]any) (Alert, error) {
 		return Alert{}, fmt.Errorf("payload.alarm_name: missing or not a string")
 	}
 	labels := map[string]string{LabelName: name}
-	for _, k := range []string{LabelAccount, LabelRegion, "instance_id"} {
+	for _, k := range []string{LabelAccount, LabelRegion, "instance_id", "metric_name", "namespace"} {
 		if v := scalar(p[k]); v != "" {
 			labels[k] = v
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/medic-sre/medic/internal/asl"
 	"github.com/medic-sre/medic/internal/chatops"
 	"github.com/medic-sre/medic/internal/chatops/access"
+	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/engine"
 	"github.com/medic-sre/medic/internal/execution"
 	"github.com/medic-sre/medic/internal/kv"
@@ -24,6 +25,7 @@ import (
 	"github.com/medic-sre/medic/internal/rule"
 	"github.com/medic-sre/medic/internal/server"
 	"github.com/medic-sre/medic/internal/slack/secrets"
+	"github.com/medic-sre/medic/internal/state"
 	"github.com/medic-sre/medic/internal/workflow"
 )
 
@@ -54,6 +56,9 @@ type Local struct {
 	Server     *server.Server
 	Tokens     *asl.TokenHub
 	Packs      *pack.Set
+	// State holds consolidation (alerts, groups, silences, guard) as
+	// files under the state directory.
+	State *state.Local
 }
 
 // NotifyFunction is the local name ${NotifyFunctionArn} resolves to.
@@ -84,7 +89,20 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
+	st, err := state.OpenStateDir(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
 	console := &console{out: cfg.Out}
+	// The engine is told when an execution ends, to free its target and
+	// feed the circuit breaker; it is built after the starter it uses.
+	var eng *engine.Engine
+	finished := func(rec *execution.Record) {
+		console.done(rec)
+		if err := eng.Finished(context.Background(), rec.ID, rec.Status == execution.Succeeded); err != nil {
+			cfg.Log.Error("releasing the execution's target", "execution", rec.ID, "err", err)
+		}
+	}
 	tokens := asl.NewTokenHub()
 	functions := map[string]localtask.Function{
 		NotifyFunction:           console.notify,
@@ -100,15 +118,16 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		Log:     cfg.Log,
 		OnStart: console.start,
 		OnStep:  console.step,
-		OnDone:  console.done,
+		OnDone:  finished,
 	}
-	eng := &engine.Engine{
-		Rules:    rule.NewIndex(packs.Rules()),
-		Packs:    packs,
-		KV:       store,
-		Starter:  starter,
-		Settings: action.Settings{PollSeconds: cfg.PollSeconds},
-		Log:      cfg.Log,
+	eng = &engine.Engine{
+		Rules:        rule.NewIndex(packs.Rules()),
+		Packs:        packs,
+		KV:           store,
+		Starter:      starter,
+		Settings:     action.Settings{PollSeconds: cfg.PollSeconds},
+		Log:          cfg.Log,
+		Consolidator: &dispatch.Consolidator{State: st, Inhibit: packs.InhibitRules()},
 	}
 	srv := &server.Server{Engine: eng, Executions: execs, Tokens: tokens, Log: cfg.Log}
 	if !cfg.Slack.BotToken.Empty() || !cfg.Slack.SigningSecret.Empty() {
@@ -124,6 +143,7 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		Tokens:     tokens,
 		Packs:      packs,
 		Server:     srv,
+		State:      st,
 	}, nil
 }
 

@@ -29,7 +29,11 @@ type Scene struct {
 	// EventID is the delivery id the event is posted with: each scene is a
 	// new alarm, while posting the same scene twice is a redelivery.
 	EventID string
-	Out     io.Writer
+	// At is when the alarm fires: a CloudWatch alarm's state carries the
+	// time of the change, and an alert's status only moves forward in
+	// time, so each scene's alarm must be newer than the last scene's OK.
+	At  time.Time
+	Out io.Writer
 }
 
 // DefaultScene matches packs/linux and events/local/disk-full-alarm.json.
@@ -41,6 +45,7 @@ func DefaultScene(repo string, out io.Writer) Scene {
 		LimitKiB:  4096,
 		EventFile: filepath.Join(repo, "events", "local", "disk-full-alarm.json"),
 		EventID:   uuid.NewString(),
+		At:        time.Now().UTC(),
 		Out:       out,
 	}
 }
@@ -97,8 +102,36 @@ func usageKiB(dir string) (int, error) {
 }
 
 // Event returns the EventBridge alarm event, pointed at this scene's
-// directory and carrying the scene's delivery id.
+// directory and carrying the scene's delivery id and time.
 func (s Scene) Event() ([]byte, error) {
+	event, err := s.event()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(event)
+}
+
+// Resolved returns the alarm's return to OK at time at: what CloudWatch
+// sends once the fix worked. It closes the alert's group, so the next
+// scene is a new incident.
+func (s Scene) Resolved(at time.Time) ([]byte, error) {
+	event, err := s.event()
+	if err != nil {
+		return nil, err
+	}
+	detail, _ := event["detail"].(map[string]any)
+	alarm, _ := detail["state"].(map[string]any)
+	if alarm == nil {
+		return nil, fmt.Errorf("%s: detail.state is missing", s.EventFile)
+	}
+	event["id"] = s.EventID + "-ok"
+	event["time"] = at.UTC().Format(time.RFC3339)
+	detail["previousState"] = alarm
+	detail["state"] = map[string]any{"value": "OK", "reason": "the demo's check passed", "timestamp": alarmTime(at)}
+	return json.Marshal(event)
+}
+
+func (s Scene) event() (map[string]any, error) {
 	raw, err := os.ReadFile(s.EventFile)
 	if err != nil {
 		return nil, err
@@ -111,8 +144,19 @@ func (s Scene) Event() ([]byte, error) {
 	if s.EventID != "" {
 		event["id"] = s.EventID
 	}
-	return json.Marshal(event)
+	if !s.At.IsZero() {
+		event["time"] = s.At.UTC().Format(time.RFC3339)
+		if detail, ok := event["detail"].(map[string]any); ok {
+			if st, ok := detail["state"].(map[string]any); ok {
+				st["timestamp"] = alarmTime(s.At)
+			}
+		}
+	}
+	return event, nil
 }
+
+// alarmTime is CloudWatch's format for state timestamps.
+func alarmTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000-0700") }
 
 // Play breaks, alerts the Medic at baseURL, waits for the executions it
 // started, and checks the repair.
@@ -125,7 +169,7 @@ func (s Scene) Play(baseURL string, timeout time.Duration) error {
 	} else {
 		s.say("broken:  %v", err)
 	}
-	ids, err := s.alert(baseURL)
+	ids, err := s.alert(baseURL, timeout)
 	if err != nil {
 		return err
 	}
@@ -143,47 +187,105 @@ func (s Scene) Play(baseURL string, timeout time.Duration) error {
 	}
 	used, _ := usageKiB(s.Dir)
 	s.say("healed:  %s uses %d KiB (limit %d KiB), keep.log intact", s.Dir, used, s.LimitKiB)
-	return nil
+	ok, err := s.Resolved(time.Now())
+	if err != nil {
+		return err
+	}
+	s.say("resolve: the alarm returns to OK, closing its incident")
+	_, err = post(baseURL, ok)
+	return err
 }
 
-func (s Scene) alert(baseURL string) ([]string, error) {
+// outcome is the part of an engine outcome the scene reads.
+type outcome struct {
+	Rule, Execution, Held, Error string
+}
+
+// alert posts the alarm and returns the executions it starts: at once,
+// or, when the rule groups alerts, once the group's wait is over.
+func (s Scene) alert(baseURL string, timeout time.Duration) ([]string, error) {
 	body, err := s.Event()
 	if err != nil {
 		return nil, err
 	}
 	s.say("alert:   posting %s", filepath.Base(s.EventFile))
+	outcomes, err := post(baseURL, body)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, o := range outcomes {
+		switch {
+		case o.Error != "":
+			return nil, fmt.Errorf("rule %s: %s", o.Rule, o.Error)
+		case o.Execution != "":
+			ids = append(ids, o.Execution)
+		case strings.HasPrefix(o.Held, "grouped into"):
+			s.say("held:    %s", o.Held)
+			id, err := waitForTrigger(baseURL, o.Rule, s.EventID, timeout)
+			if err != nil {
+				return nil, err
+			}
+			ids = append(ids, id)
+		default:
+			return nil, fmt.Errorf("rule %s did not act: %s", o.Rule, o.Held)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("no rule matched the alert %s", s.EventFile)
+	}
+	return ids, nil
+}
+
+// post sends one event to Medic and returns the outcomes of its rules.
+func post(baseURL string, body []byte) ([]outcome, error) {
 	resp, err := http.Post(baseURL+"/v1/events", "application/json", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
 	var res struct {
-		Triggers []struct {
-			Outcomes []struct {
-				Rule, Execution, Error string
-			}
-		}
+		Triggers []struct{ Outcomes []outcome }
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusAccepted {
-		return nil, fmt.Errorf("alert refused: %s: %s", resp.Status, strings.TrimSpace(string(raw)))
+		return nil, fmt.Errorf("event refused: %s: %s", resp.Status, strings.TrimSpace(string(raw)))
 	}
 	if err := json.Unmarshal(raw, &res); err != nil {
 		return nil, err
 	}
-	var ids []string
+	var out []outcome
 	for _, t := range res.Triggers {
-		for _, o := range t.Outcomes {
-			if o.Error != "" {
-				return nil, fmt.Errorf("rule %s: %s", o.Rule, o.Error)
-			}
-			ids = append(ids, o.Execution)
+		out = append(out, t.Outcomes...)
+	}
+	return out, nil
+}
+
+// waitForTrigger finds the execution a group flush started for rule with
+// the alert delivered as triggerID.
+func waitForTrigger(baseURL, rule, triggerID string, timeout time.Duration) (string, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := http.Get(baseURL + "/v1/executions")
+		if err != nil {
+			return "", err
 		}
+		var recs []execution.Record
+		err = json.NewDecoder(resp.Body).Decode(&recs)
+		resp.Body.Close()
+		if err != nil {
+			return "", err
+		}
+		for _, r := range recs {
+			if r.Rule == rule && r.Trigger.ID == triggerID {
+				return r.ID, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("rule %s started nothing for alert %s within %s", rule, triggerID, timeout)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	if len(ids) == 0 {
-		return nil, fmt.Errorf("no rule matched the alert: %s", raw)
-	}
-	return ids, nil
 }
 
 func waitFor(baseURL, id string, timeout time.Duration) (*execution.Record, error) {

@@ -104,7 +104,7 @@ func (c *Consolidator) Admit(ctx context.Context, obs *Observation, cfg Config) 
 		return d, nil
 	}
 	d.Target = targetOf(cfg, a.Labels, g.ID)
-	d.ExecutionKey = fmt.Sprintf("%s#%d", g.ID, g.Seq)
+	d.ExecutionKey = g.executionKey()
 	d.claim = groupClaim{group: g.ID, seq: g.Seq, prev: j.prev}
 	d, err = c.guarded(ctx, cfg, d)
 	if err == nil && !d.Act && strings.HasPrefix(d.Reason, "target busy") {
@@ -290,7 +290,7 @@ func (c *Consolidator) flush(ctx context.Context, id string, now time.Time) (Flu
 		f.Alerts = append(f.Alerts, alert.Alert{Fingerprint: afp, Labels: mm.Labels, Status: mm.Status, At: mm.Since})
 	}
 	d := Decision{Fingerprint: fp, GroupKey: g.Key(), Target: targetOf(g.Config, m.Labels, g.ID),
-		ExecutionKey: fmt.Sprintf("%s#%d", g.ID, g.Seq), claim: groupClaim{group: g.ID, seq: g.Seq, prev: prev}}
+		ExecutionKey: g.executionKey(), claim: groupClaim{group: g.ID, seq: g.Seq, prev: prev}}
 	if f.Decision, err = c.guarded(ctx, g.Config, d); err != nil {
 		return f, true, err
 	}

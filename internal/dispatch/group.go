@@ -276,3 +276,10 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// executionKey names the group's current action. The creation time is in
+// it because a group closes when its alerts resolve and a new one with
+// the same ID starts counting again: its first action is a new execution.
+func (g *Group) executionKey() string {
+	return fmt.Sprintf("%s#%d@%d", g.ID, g.Seq, g.Created.UnixNano())
+}
