@@ -1,133 +1,36 @@
 package dynamo_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/guard"
 	"github.com/medic-sre/medic/internal/state"
+	"github.com/medic-sre/medic/internal/state/dynalite"
 	"github.com/medic-sre/medic/internal/state/dynamo"
 	"github.com/medic-sre/medic/internal/state/statetest"
 	"github.com/medic-sre/medic/internal/trigger"
 )
 
-// endpoint is dynalite's URL, started by TestMain.
-var endpoint string
+// db is dynalite, started by TestMain: the adapter is tested over
+// DynamoDB's real JSON protocol.
+var db *dynalite.Server
 
-// TestMain runs dynalite (npm, devDependency) on a free port for the whole
-// package: the adapter is tested over DynamoDB's real JSON protocol.
-func TestMain(m *testing.M) {
-	stop, err := startDynalite()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: dynamo tests need dynalite:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(dynalite.Main(m, &db)) }
 
-func startDynalite() (stop func(), err error) {
-	root, err := repoRoot()
-	if err != nil {
-		return nil, err
-	}
-	bin := filepath.Join(root, "node_modules", ".bin", "dynalite")
-	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("%s is missing: run `npm ci` (or `npm install --no-save dynalite@4.0.0`) at the repository root", bin)
-	}
-	// dynalite treats --port 0 as its default 4567, so pick a free port.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--createTableMs", "0")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	stop = func() { cmd.Process.Kill(); cmd.Wait() }
-	ready := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "listening at") {
-				ready <- nil
-				for sc.Scan() {
-				}
-				return
-			}
-		}
-		ready <- fmt.Errorf("dynalite exited before listening")
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			stop()
-			return nil, err
-		}
-	case <-time.After(20 * time.Second):
-		stop()
-		return nil, fmt.Errorf("dynalite did not start listening within 20s")
-	}
-	endpoint = fmt.Sprintf("http://127.0.0.1:%d", port)
-	return stop, nil
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
-var tables atomic.Int64
-
-func client() *dynamodb.Client {
-	return dynamodb.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-}
+func client() *dynamodb.Client { return db.Client() }
 
 // newTable creates a fresh table so tests do not see each other's items.
-func newTable(t testing.TB) (*dynamodb.Client, string) {
-	c := client()
-	name := fmt.Sprintf("medic-state-%d", tables.Add(1))
-	if err := dynamo.CreateTable(context.Background(), c, name); err != nil {
-		t.Fatal(err)
-	}
-	return c, name
-}
+func newTable(t testing.TB) (*dynamodb.Client, string) { return db.NewTable(t) }
 
 func TestConformance(t *testing.T) {
 	statetest.Run(t, func(t *testing.T, clock *statetest.Clock) state.Store {
