@@ -2,6 +2,7 @@ package asl
 
 import (
 	"context"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -229,5 +230,52 @@ func TestValidVariableNames(t *testing.T) {
 		if validVariable(bad) {
 			t.Errorf("%q should be invalid", bad)
 		}
+	}
+}
+
+// The example of docs/asl.md runs as documented: the command id and host
+// travel in variables, the attempt counter grows, the catcher records why.
+func TestVariablesExample(t *testing.T) {
+	def, err := os.ReadFile("testdata/variables.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mustParse(t, string(def))
+	polls := 0
+	ssm := func(failSend bool, finalStatus string) TaskHandler {
+		return TaskHandlerFunc(func(_ context.Context, req TaskRequest) (any, error) {
+			in := req.Input.(map[string]any)
+			switch {
+			case strings.HasSuffix(req.Resource, "sendCommand") && failSend:
+				return nil, &Error{Name: "Ssm.InvalidInstanceId", Cause: "no such instance"}
+			case strings.HasSuffix(req.Resource, "sendCommand"):
+				return map[string]any{"Command": map[string]any{"CommandId": "c-" + in["InstanceIds"].([]any)[0].(string)}}, nil
+			}
+			polls++
+			if in["CommandId"] != "c-i-1" || in["InstanceId"] != "i-1" {
+				t.Errorf("poll input %v", in)
+			}
+			if polls < 2 {
+				return map[string]any{"Status": "InProgress"}, nil
+			}
+			return map[string]any{"Status": finalStatus}, nil
+		})
+	}
+	run := func(tasks TaskHandler) any {
+		polls = 0
+		out, err := m.Run(context.Background(), map[string]any{"host": "i-1"}, Options{Tasks: tasks, Clock: NewVirtualClock(epoch)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got, want := run(ssm(false, "Success")), j(t, `{"host":"i-1","attempts":2,"failure":null}`); !reflect.DeepEqual(got, want) {
+		t.Errorf("success: %v", got)
+	}
+	if got, want := run(ssm(false, "InProgress")), j(t, `{"host":"i-1","attempts":3,"failure":"gave up"}`); !reflect.DeepEqual(got, want) {
+		t.Errorf("gave up: %v", got)
+	}
+	if got, want := run(ssm(true, "")), j(t, `{"host":"i-1","attempts":0,"failure":"no such instance"}`); !reflect.DeepEqual(got, want) {
+		t.Errorf("caught: %v", got)
 	}
 }
