@@ -13,12 +13,14 @@ import (
 	"strings"
 
 	"github.com/medic-sre/medic/internal/action"
+	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/engine"
 	"github.com/medic-sre/medic/internal/intake"
 	"github.com/medic-sre/medic/internal/kv"
 	"github.com/medic-sre/medic/internal/pack"
 	"github.com/medic-sre/medic/internal/rule"
 	"github.com/medic-sre/medic/internal/sensor"
+	"github.com/medic-sre/medic/internal/state"
 )
 
 // Settings come from the function's environment, set by the CDK stack.
@@ -27,11 +29,13 @@ type Settings struct {
 	StateMachines map[string]string // MEDIC_STATE_MACHINES: {"name": "arn", ...}
 	PollSeconds   int               // MEDIC_POLL_SECONDS
 	KVPrefix      string            // MEDIC_KV_PREFIX: Parameter Store path of the datastore
+	TableName     string            // MEDIC_TABLE_NAME: the DynamoDB table of consolidation state
 }
 
 // SettingsFromEnv reads Settings; a missing or malformed variable is named.
 func SettingsFromEnv(getenv func(string) string) (Settings, error) {
-	s := Settings{PacksDir: getenv("MEDIC_PACKS_DIR"), PollSeconds: 5, KVPrefix: getenv("MEDIC_KV_PREFIX")}
+	s := Settings{PacksDir: getenv("MEDIC_PACKS_DIR"), PollSeconds: 5, KVPrefix: getenv("MEDIC_KV_PREFIX"),
+		TableName: getenv("MEDIC_TABLE_NAME")}
 	if s.KVPrefix == "" {
 		s.KVPrefix = "/medic/kv"
 	}
@@ -58,23 +62,34 @@ type Handler struct {
 }
 
 // New loads the packs and builds the engine around starter; datastore is
-// what `st2kv` reads in rules (Parameter Store in AWS).
-func New(s Settings, starter engine.Starter, datastore kv.Reader, log *slog.Logger) (*Handler, error) {
+// what `st2kv` reads in rules (Parameter Store in AWS); consolidation is
+// the state of grouping and guardrails (the DynamoDB table in AWS; nil
+// starts every match at once).
+func New(s Settings, starter engine.Starter, datastore kv.Reader, consolidation state.Store, log *slog.Logger) (*Handler, error) {
 	packs, err := pack.LoadDir(s.PacksDir)
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{
-		engine: &engine.Engine{
-			Rules:    rule.NewIndex(packs.Rules()),
-			Packs:    packs,
-			KV:       datastore,
-			Starter:  starter,
-			Settings: action.Settings{PollSeconds: s.PollSeconds},
-			Log:      log,
-		},
-		log: log,
-	}, nil
+	e := &engine.Engine{
+		Rules:    rule.NewIndex(packs.Rules()),
+		Packs:    packs,
+		KV:       datastore,
+		Starter:  starter,
+		Settings: action.Settings{PollSeconds: s.PollSeconds},
+		Log:      log,
+	}
+	if consolidation != nil {
+		e.Consolidator = &dispatch.Consolidator{State: consolidation, Inhibit: packs.InhibitRules()}
+	}
+	return &Handler{engine: e, log: log}, nil
+}
+
+// Response is what one invocation did: the triggers of an alert event,
+// the group actions of a flush, or the execution whose end was recorded.
+type Response struct {
+	intake.Result
+	Flushed  []engine.Outcome `json:"flushed,omitempty"`
+	Finished string           `json:"finished,omitempty"`
 }
 
 // Handle takes any event shape intake accepts. A malformed event is logged
@@ -82,10 +97,20 @@ func New(s Settings, starter engine.Starter, datastore kv.Reader, log *slog.Logg
 // returned as an error so the asynchronous invoke is retried and, in the
 // end, lands in the dead-letter queue. Retries are safe: executions are
 // named deterministically.
-func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (intake.Result, error) {
+func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (Response, error) {
+	if dispatch.IsFlushEvent(event) {
+		return h.flush(ctx)
+	}
+	if sc, ok, err := parseStatusChange(event); ok {
+		if err != nil {
+			h.log.Error("event refused", "err", err)
+			return Response{}, nil
+		}
+		return h.finished(ctx, sc)
+	}
 	res, err := intake.Process(ctx, h.engine, h.log, event, sensor.Request{})
 	if err != nil {
-		return res, nil
+		return Response{Result: res}, nil
 	}
 	var failures []string
 	for _, t := range res.Triggers {
@@ -96,7 +121,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (intake.Res
 		}
 	}
 	if len(failures) > 0 {
-		return res, errors.New("actions not started: " + strings.Join(failures, "; "))
+		return Response{Result: res}, errors.New("actions not started: " + strings.Join(failures, "; "))
 	}
-	return res, nil
+	return Response{Result: res}, nil
 }

@@ -33,7 +33,7 @@ func (s *recordingStarter) Start(_ context.Context, rec *execution.Record, _ any
 
 func newHandler(t *testing.T) (*Handler, *recordingStarter) {
 	st := &recordingStarter{}
-	h, err := New(Settings{PacksDir: "../../packs", PollSeconds: 5}, st, kv.Map{}, slog.New(slog.DiscardHandler))
+	h, err := New(Settings{PacksDir: "../../packs", PollSeconds: 5}, st, kv.Map{}, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
