@@ -63,6 +63,8 @@ func (h *Handler) Invoke(ctx context.Context, req asl.TaskRequest) (any, error) 
 		return h.SSM.GetCommandInvocation(req.Input)
 	case ResourceListCommandInvocations:
 		return h.SSM.ListCommandInvocations(req.Input)
+	case ResourceCancelCommand:
+		return h.SSM.CancelCommand(req.Input)
 	case ResourceLambdaInvoke, ResourceLambdaInvokeWait:
 		return h.invokeFunction(ctx, req.Input)
 	case ResourceSNSPublish:

@@ -21,13 +21,25 @@ type SSM struct {
 	Dir string
 
 	mu       sync.Mutex
-	commands map[string]map[string]*invocation // command id → target → invocation
+	commands map[string]*command
+}
+
+// command is one SendCommand: its targets in the order given (listings page
+// through them in that order) and each target's invocation.
+type command struct {
+	targets []string
+	invs    map[string]*invocation
 }
 
 type invocation struct {
-	done   chan struct{}
-	result localrun.Result
+	done      chan struct{}
+	result    localrun.Result
+	cancel    context.CancelFunc // kills the local process
+	cancelled bool               // CancelCommand asked; guarded by SSM.mu
 }
+
+// maxListResults is SSM's page size limit for ListCommandInvocations.
+const maxListResults = 50
 
 type sendCommandInput struct {
 	DocumentName string
@@ -63,22 +75,28 @@ func (s *SSM) SendCommand(ctx context.Context, input any) (any, error) {
 		return nil, err
 	}
 	id := uuid.NewString()
-	invs := make(map[string]*invocation, len(targets))
+	c := &command{invs: make(map[string]*invocation, len(targets))}
 	for _, target := range targets {
-		inv := &invocation{done: make(chan struct{})}
-		invs[target] = inv
+		if c.invs[target] != nil {
+			continue // SSM runs a command once per instance
+		}
 		// Detached from ctx: like SSM, a command outlives the API call that
-		// started it.
+		// started it; only CancelCommand (or its timeout) stops it.
+		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		inv := &invocation{done: make(chan struct{}), cancel: cancel}
+		c.targets = append(c.targets, target)
+		c.invs[target] = inv
 		go func() {
-			inv.result = localrun.Run(context.WithoutCancel(ctx), cmd)
+			defer cancel()
+			inv.result = localrun.Run(runCtx, cmd)
 			close(inv.done)
 		}()
 	}
 	s.mu.Lock()
 	if s.commands == nil {
-		s.commands = map[string]map[string]*invocation{}
+		s.commands = map[string]*command{}
 	}
-	s.commands[id] = invs
+	s.commands[id] = c
 	s.mu.Unlock()
 	return map[string]any{"Command": map[string]any{
 		"CommandId":    id,
@@ -118,32 +136,100 @@ func (s *SSM) GetCommandInvocation(input any) (any, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	inv, ok := s.commands[in.CommandId][in.InstanceId]
-	s.mu.Unlock()
-	if !ok {
+	defer s.mu.Unlock()
+	var inv *invocation
+	if c := s.commands[in.CommandId]; c != nil {
+		inv = c.invs[in.InstanceId]
+	}
+	if inv == nil {
 		return nil, &asl.Error{Name: "Ssm.InvocationDoesNotExistException", Cause: fmt.Sprintf("no invocation of command %q on %q", in.CommandId, in.InstanceId)}
 	}
 	return invocationView(in.CommandId, in.InstanceId, inv), nil
 }
 
-// ListCommandInvocations reports every target of a command.
+// ListCommandInvocations reports a command's targets a page at a time
+// (MaxResults, at most 50; NextToken continues), as SSM does.
 func (s *SSM) ListCommandInvocations(input any) (any, error) {
-	var in struct{ CommandId string }
+	var in struct {
+		CommandId  string
+		MaxResults int
+		NextToken  string
+	}
+	if err := decode(input, &in); err != nil {
+		return nil, err
+	}
+	if in.MaxResults == 0 {
+		in.MaxResults = maxListResults
+	}
+	if in.MaxResults < 1 || in.MaxResults > maxListResults {
+		return nil, &asl.Error{Name: "Ssm.SsmException", Cause: fmt.Sprintf("MaxResults %d is outside 1..%d (Error Code: ValidationException)", in.MaxResults, maxListResults)}
+	}
+	start := 0
+	if in.NextToken != "" {
+		n, err := strconv.Atoi(in.NextToken)
+		if err != nil || n < 0 {
+			return nil, &asl.Error{Name: "Ssm.InvalidNextTokenException", Cause: fmt.Sprintf("NextToken %q was not issued by this command's listing", in.NextToken)}
+		}
+		start = n
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := []any{}
+	out := map[string]any{}
+	if c := s.commands[in.CommandId]; c != nil && start < len(c.targets) {
+		end := min(start+in.MaxResults, len(c.targets))
+		for _, target := range c.targets[start:end] {
+			list = append(list, invocationView(in.CommandId, target, c.invs[target]))
+		}
+		if end < len(c.targets) {
+			out["NextToken"] = strconv.Itoa(end)
+		}
+	}
+	out["CommandInvocations"] = list
+	return out, nil
+}
+
+// CancelCommand kills a command's local processes on the named targets
+// (every target when none is named). Like SSM it returns at once: the
+// invocations read Cancelling until the processes are gone, then Cancelled
+// (or whatever they ended with if they were already finishing).
+func (s *SSM) CancelCommand(input any) (any, error) {
+	var in struct {
+		CommandId   string
+		InstanceIds []string
+	}
 	if err := decode(input, &in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	invs := s.commands[in.CommandId]
-	s.mu.Unlock()
-	list := []any{}
-	for target, inv := range invs {
-		list = append(list, invocationView(in.CommandId, target, inv))
+	defer s.mu.Unlock()
+	c := s.commands[in.CommandId]
+	if c == nil {
+		return nil, &asl.Error{Name: "Ssm.InvalidCommandIdException", Cause: fmt.Sprintf("command %q does not exist", in.CommandId)}
 	}
-	return map[string]any{"CommandInvocations": list}, nil
+	targets := in.InstanceIds
+	if len(targets) == 0 {
+		targets = c.targets
+	}
+	for _, t := range targets {
+		if c.invs[t] == nil {
+			return nil, &asl.Error{Name: "Ssm.InvalidInstanceIdException", Cause: fmt.Sprintf("command %q was not sent to %q", in.CommandId, t)}
+		}
+	}
+	for _, t := range targets {
+		inv := c.invs[t]
+		inv.cancelled = true
+		inv.cancel()
+	}
+	return map[string]any{}, nil
 }
 
+// invocationView is one invocation in SSM's shape; the caller holds s.mu.
 func invocationView(commandID, target string, inv *invocation) map[string]any {
 	view := map[string]any{"CommandId": commandID, "InstanceId": target, "Status": "InProgress", "ResponseCode": -1.0}
+	if inv.cancelled {
+		view["Status"] = "Cancelling"
+	}
 	select {
 	case <-inv.done:
 		r := inv.result
@@ -163,9 +249,12 @@ func invocationView(commandID, target string, inv *invocation) map[string]any {
 // the demo use it to avoid sleeping.
 func (s *SSM) Wait(commandID string) {
 	s.mu.Lock()
-	invs := s.commands[commandID]
+	c := s.commands[commandID]
 	s.mu.Unlock()
-	for _, inv := range invs {
+	if c == nil {
+		return
+	}
+	for _, inv := range c.invs {
 		<-inv.done
 	}
 }
