@@ -22,10 +22,13 @@ type Access struct {
 // sdkAccess says how an aws-sdk integration is granted. An integration not
 // listed here fails synth: a reviewer must decide its least privilege.
 var sdkAccess = map[string]accessKind{
-	"ssm:SendCommand":                       onDocumentsAndInstances,
-	"ssm:GetCommandInvocation":              onAnyResource, // no resource-level permissions in IAM
-	"ssm:ListCommandInvocations":            onAnyResource,
-	"ssm:ListCommands":                      onAnyResource,
+	"ssm:SendCommand":            onDocumentsAndInstances,
+	"ssm:GetCommandInvocation":   onAnyResource, // no resource-level permissions in IAM
+	"ssm:ListCommandInvocations": onAnyResource,
+	"ssm:ListCommands":           onAnyResource,
+	// Commands are no IAM resource: cancelling is on "*", and it can only
+	// stop what a Medic workflow (or someone) already started.
+	"ssm:CancelCommand":                     onAnyResource,
 	"ec2:DescribeInstances":                 onAnyResource,
 	"ec2:DescribeInstanceStatus":            onAnyResource,
 	"autoscaling:DescribeAutoScalingGroups": onAnyResource,

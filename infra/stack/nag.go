@@ -23,8 +23,8 @@ const (
 		"there is no API a rotation Lambda could call. Rotate with put-secret-value (docs/deploy.md)."
 	reasonXRay      = "X-Ray (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level permissions."
 	reasonSFNGlobal = "Resource * only for actions without resource-level permissions: CloudWatch Logs delivery " +
-		"(logs:CreateLogDelivery and friends, as Step Functions requires), X-Ray, and SSM command reads " +
-		"(ssm:GetCommandInvocation, ssm:ListCommandInvocations)."
+		"(logs:CreateLogDelivery and friends, as Step Functions requires), X-Ray, SSM command reads " +
+		"(ssm:GetCommandInvocation, ssm:ListCommandInvocations) and ssm:CancelCommand (a command is no IAM resource)."
 	reasonExecutions = "Executions get their names at run time; the wildcard covers only executions of this stack's own " +
 		"state machines."
 	reasonInstances = "Target instances come from each alert at run time. SendCommand is also limited to the listed SSM " +

@@ -104,6 +104,7 @@ func TestDeriveAccess(t *testing.T) {
 		{State: "Send", Resource: "arn:aws:states:::aws-sdk:ssm:sendCommand", Params: map[string]string{"DocumentName": "AWS-RunShellScript"}},
 		{State: "SendAny", Resource: "arn:aws:states:::aws-sdk:ssm:sendCommand.waitForTaskToken", Params: map[string]string{}},
 		{State: "Poll", Resource: "arn:aws:states:::aws-sdk:ssm:getCommandInvocation", Params: map[string]string{}},
+		{State: "Cancel", Resource: "arn:aws:states:::aws-sdk:ssm:cancelCommand", Params: map[string]string{}},
 		{State: "Reboot", Resource: "arn:aws:states:::aws-sdk:ec2:rebootInstances", Params: map[string]string{}},
 		{State: "Scale", Resource: "arn:aws:states:::aws-sdk:autoscaling:setDesiredCapacity", Params: map[string]string{}},
 		{State: "Ask", Resource: "arn:aws:states:::lambda:invoke.waitForTaskToken", Params: map[string]string{"FunctionName": "${NotifyFunctionArn}"}},
@@ -118,7 +119,7 @@ func TestDeriveAccess(t *testing.T) {
 		Documents:       []string{"AWS-RunPowerShellScript", "AWS-RunShellScript"},
 		InstanceActions: []string{"ec2:RebootInstances", "ssm:SendCommand"},
 		GroupActions:    []string{"autoscaling:SetDesiredCapacity"},
-		GlobalActions:   []string{"ssm:GetCommandInvocation"},
+		GlobalActions:   []string{"ssm:CancelCommand", "ssm:GetCommandInvocation"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v\nwant %+v", got, want)

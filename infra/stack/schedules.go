@@ -17,7 +17,8 @@ import (
 
 // FlushInput is what the consolidation flush schedule sends: the same JSON
 // as dispatch.FlushEvent in internal/dispatch, written out here so the
-// stack does not depend on the consolidation code (a test compares them).
+// CDK app does not link the consolidation code; TestSchedulesInvokeIngest
+// compares the two.
 const FlushInput = `{"source":"medic.consolidation","detail-type":"Flush"}`
 
 // FlushSchedule is the flush tick's schedule and its name.

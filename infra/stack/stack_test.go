@@ -17,6 +17,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/medic-sre/medic/infra/workflows"
+	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/timer"
 )
 
@@ -745,9 +746,9 @@ func TestSchedulesInvokeIngest(t *testing.T) {
 			t.Errorf("%s does not wait for its role and policy: DependsOn %s", name, deps)
 		}
 	}
-	// The flush input is the consolidation's, byte for byte.
-	if FlushInput != `{"source":"medic.consolidation","detail-type":"Flush"}` {
-		t.Errorf("FlushInput = %s", FlushInput)
+	// The flush input is the one ingest recognises, byte for byte.
+	if FlushInput != dispatch.FlushEvent || !dispatch.IsFlushEvent([]byte(FlushInput)) {
+		t.Errorf("FlushInput = %s, dispatch.FlushEvent = %s", FlushInput, dispatch.FlushEvent)
 	}
 	// Scheduler may invoke ingest and send to the DLQ, nothing else, and
 	// only on behalf of this account.
