@@ -96,35 +96,32 @@ func parseKeyValues(args []string) (map[string]any, error) {
 	return out, nil
 }
 
-// resolve finds the action and turns the arguments into its plan, exactly
-// as the engine does for a rule: ResolveParams, then action.Build.
-func resolve(packs *pack.Set, ref string, given map[string]any, s action.Settings) (*pack.Action, map[string]any, action.Plan, error) {
-	a, ok := packs.Action(ref)
-	if !ok {
-		return nil, nil, action.Plan{}, fmt.Errorf("action %q not found (try `medic pack validate` to list problems)", ref)
-	}
-	params, err := a.ResolveParams(given)
-	if err != nil {
-		return nil, nil, action.Plan{}, fmt.Errorf("action %s: %v", ref, err)
-	}
-	plan, err := action.Build(a, params, s)
-	if err != nil {
-		return nil, nil, action.Plan{}, err
-	}
-	return a, params, plan, nil
+// runName names a run from the command line: unique per invocation.
+func runName(ref string, now time.Time) string {
+	return engine.ExecutionName("run."+ref, now.Format(time.RFC3339Nano))
 }
 
-func newRunRecord(a *pack.Action, params map[string]any, plan action.Plan) *execution.Record {
-	now := time.Now()
-	rec := &execution.Record{
-		ID:           engine.ExecutionName("run."+a.Ref, now.Format(time.RFC3339Nano)),
-		StateMachine: plan.StateMachine,
-		Action:       a.Ref,
-		Params:       a.MaskSecrets(params),
-		Started:      now,
+// errUsage marks errors in what was asked (exit 2) rather than in running it.
+var errUsage = errors.New("usage")
+
+// start resolves and starts the action through the engine, as a rule's
+// match would be.
+func start(ctx context.Context, e *engine.Engine, ref string, given map[string]any) (*execution.Record, error) {
+	if _, ok := e.Packs.Action(ref); !ok {
+		return nil, fmt.Errorf("%w: action %q not found (try `medic pack validate` to list problems)", errUsage, ref)
 	}
-	rec.Add(now, "action", a.Ref, fmt.Sprintf("%v", rec.Params))
-	return rec
+	rec, _, err := e.StartAction(ctx, engine.Run{Name: runName(ref, time.Now()), Action: ref, Params: given})
+	if err != nil && rec == nil {
+		err = fmt.Errorf("%w: %v", errUsage, err) // refused before starting: the parameters
+	}
+	return rec, err
+}
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
 }
 
 func runLocally(ctx context.Context, rf runFlags, ref string, given map[string]any, stdout, stderr io.Writer) int {
@@ -133,21 +130,29 @@ func runLocally(ctx context.Context, rf runFlags, ref string, given map[string]a
 		fmt.Fprintln(stderr, "medic run:", err)
 		return 1
 	}
-	a, params, plan, err := resolve(local.Packs, ref, given, action.Settings{PollSeconds: rf.local.poll})
+	rec, err := start(ctx, local.Engine, ref, given)
 	if err != nil {
-		fmt.Fprintln(stderr, "medic run:", err)
-		return 2
-	}
-	rec := newRunRecord(a, params, plan)
-	if err := local.Starter.Start(ctx, rec, plan.Input); err != nil {
-		fmt.Fprintln(stderr, "medic run:", err)
-		return 1
+		fmt.Fprintln(stderr, "medic run:", strings.TrimPrefix(err.Error(), "usage: "))
+		return exitCode(err)
 	}
 	local.Starter.Wait() // the console prints the timeline as it happens
-	if rec.Status != execution.Succeeded {
+	if got, err := local.Executions.Get(rec.ID); err != nil || got.Status != execution.Succeeded {
 		return 1
 	}
 	return 0
+}
+
+// arnStarter starts on Step Functions and keeps the execution's ARN, which
+// the command then watches.
+type arnStarter struct {
+	*awssfn.Starter
+	arn string
+}
+
+func (s *arnStarter) Start(ctx context.Context, rec *execution.Record, input any) error {
+	arn, err := s.StartNamed(ctx, rec.StateMachine, rec.ID, input)
+	s.arn = arn
+	return err
 }
 
 func runInAWS(ctx context.Context, rf runFlags, ref string, given map[string]any, stdout, stderr io.Writer) int {
@@ -161,25 +166,22 @@ func runInAWS(ctx context.Context, rf runFlags, ref string, given map[string]any
 		fmt.Fprintln(stderr, "medic run:", err)
 		return 2
 	}
-	settings := action.Settings{PollSeconds: rf.awsPollSecs, OutputS3Bucket: rf.outputS3, CloudWatchLogGroup: rf.outputLogs}
-	a, params, plan, err := resolve(packs, ref, given, settings)
-	if err != nil {
-		fmt.Fprintln(stderr, "medic run:", err)
-		return 2
-	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "medic run: AWS configuration:", err)
 		return 1
 	}
 	client := sfn.NewFromConfig(cfg)
-	rec := newRunRecord(a, params, plan)
-	arn, err := (&awssfn.Starter{API: client, Machines: machines}).StartNamed(ctx, plan.StateMachine, rec.ID, plan.Input)
+	starter := &arnStarter{Starter: &awssfn.Starter{API: client, Machines: machines}}
+	e := &engine.Engine{Packs: packs, Starter: starter, Log: newLogger(stderr, "error"),
+		Settings: action.Settings{PollSeconds: rf.awsPollSecs, OutputS3Bucket: rf.outputS3, CloudWatchLogGroup: rf.outputLogs}}
+	rec, err := start(ctx, e, ref, given)
 	if err != nil {
-		fmt.Fprintln(stderr, "medic run:", err)
-		return 1
+		fmt.Fprintln(stderr, "medic run:", strings.TrimPrefix(err.Error(), "usage: "))
+		return exitCode(err)
 	}
-	fmt.Fprintf(stdout, "── execution %s (state machine %s)\n   %s\n", rec.ID, plan.StateMachine, arn)
+	arn := starter.arn
+	fmt.Fprintf(stdout, "── execution %s (state machine %s)\n   %s\n", rec.ID, rec.StateMachine, arn)
 	// The timeline: history events as they arrive, then the outcome.
 	var seen int64
 	printHistory := func() {

@@ -218,6 +218,9 @@ func traceTo(w io.Writer) func(asl.Event) {
 			fmt.Fprintf(w, "%s → %s input=%s\n", at, ev.State, compact(ev.Input))
 		case asl.StateExited:
 			fmt.Fprintf(w, "%s ← %s output=%s\n", at, ev.State, compact(ev.Output))
+			if len(ev.Assigned) > 0 {
+				fmt.Fprintf(w, "%s   %s assigned %s\n", at, ev.State, compact(ev.Assigned))
+			}
 		case asl.TaskScheduled:
 			fmt.Fprintf(w, "%s   %s task input=%s\n", at, ev.State, compact(ev.Input))
 		case asl.TaskSucceeded:

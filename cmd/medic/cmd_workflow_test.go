@@ -151,3 +151,18 @@ func TestWorkflowRunSubstitutions(t *testing.T) {
 		t.Errorf("bad --subst: exit %d, %s", code, errOut)
 	}
 }
+
+// --trace shows what each state assigned to workflow variables.
+func TestWorkflowTraceShowsAssignments(t *testing.T) {
+	machine := `{"StartAt":"Init","States":{
+	  "Init":{"Type":"Pass","Assign":{"host.$":"$.host","attempts":0},"Next":"Done"},
+	  "Done":{"Type":"Pass","Parameters":{"on.$":"$host"},"End":true}}}`
+	code, out, errOut := workflowCLI(t, map[string]string{"m.asl.json": machine, "in.json": `{"host":"i-9"}`},
+		"run", "@m.asl.json", "--input", "@in.json", "--trace")
+	if code != 0 || !strings.Contains(out, `"on":"i-9"`) && !strings.Contains(out, `"on": "i-9"`) {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, `Init assigned {"attempts":0,"host":"i-9"}`) {
+		t.Fatalf("trace lacks the assignment:\n%s", errOut)
+	}
+}
