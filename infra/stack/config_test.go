@@ -120,13 +120,13 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 // FuzzConfigFromContext feeds command-line style values (strings) to every
 // key: the result is a valid config or an error naming a key, never a panic.
 func FuzzConfigFromContext(f *testing.F) {
-	f.Add("#medic", "medic:healable", "true", "30", "5", "ingest,notify", "a@b.c", "true", "AWS-RunShellScript")
-	f.Add("", "", "", "", "", "", "", "", "")
-	f.Add("x", "k", "", "-1", "99999999999999999999", ",,,", "@", "TRUE", ",")
-	f.Fuzz(func(t *testing.T, channel, key, value, retention, poll, fns, email, retain, docs string) {
+	f.Add("#medic", "medic:healable", "true", "30", "5", "ingest,notify", "a@b.c", "true", "AWS-RunShellScript", "/medic/kv")
+	f.Add("", "", "", "", "", "", "", "", "", "")
+	f.Add("x", "k", "", "-1", "99999999999999999999", ",,,", "@", "TRUE", ",", "/aws/x/")
+	f.Fuzz(func(t *testing.T, channel, key, value, retention, poll, fns, email, retain, docs, kvPrefix string) {
 		ctx := map[string]any{"slackChannel": channel, "healableTagKey": key, "healableTagValue": value,
 			"logRetentionDays": retention, "pollSeconds": poll, "functions": fns, "opsEmail": email,
-			"retainData": retain, "ssmDocuments": docs}
+			"retainData": retain, "ssmDocuments": docs, "kvPrefix": kvPrefix}
 		for k, v := range ctx {
 			if v == "" {
 				delete(ctx, k)
@@ -139,7 +139,8 @@ func FuzzConfigFromContext(f *testing.F) {
 			}
 			return
 		}
-		if retentionDays[c.LogRetentionDays] == "" || c.PollSeconds < 1 || c.SlackChannel == "" || len(c.SSMDocuments) == 0 {
+		if retentionDays[c.LogRetentionDays] == "" || c.PollSeconds < 1 || c.SlackChannel == "" || len(c.SSMDocuments) == 0 ||
+			!kvPrefixPattern.MatchString(c.KVPrefix) || reservedKVPrefix.MatchString(c.KVPrefix) {
 			t.Fatalf("accepted an invalid config %+v", c)
 		}
 	})
