@@ -107,7 +107,7 @@ func (c *Consolidator) Admit(ctx context.Context, obs *Observation, cfg Config) 
 	d.ExecutionKey = g.executionKey()
 	d.claim = groupClaim{group: g.ID, seq: g.Seq, prev: j.prev}
 	d, err = c.guarded(ctx, cfg, d)
-	if err == nil && !d.Act && strings.HasPrefix(d.Reason, "target busy") {
+	if err == nil && deferred(d) {
 		err = c.unclaim(ctx, d.claim, g.NextFlush)
 	}
 	return d, err
@@ -161,6 +161,15 @@ func (c *Consolidator) guarded(ctx context.Context, cfg Config, d Decision) (Dec
 		d.Reason = "act on " + d.Target
 	}
 	return d, nil
+}
+
+// deferred reports a refusal that only postpones the group's action: the
+// target is busy or the rate limit's window is full. The group keeps its
+// claim back and tries again at its next flush, so a storm larger than the
+// rate limit is worked through rather than dropped. An open breaker is
+// not deferred: it escalates, and the group waits for its repeat_interval.
+func deferred(d Decision) bool {
+	return !d.Act && (strings.HasPrefix(d.Reason, "target busy") || strings.HasPrefix(d.Reason, "rate limited"))
 }
 
 func targetOf(cfg Config, labels map[string]string, fallback string) string {
@@ -294,7 +303,7 @@ func (c *Consolidator) flush(ctx context.Context, id string, now time.Time) (Flu
 	if f.Decision, err = c.guarded(ctx, g.Config, d); err != nil {
 		return f, true, err
 	}
-	if !f.Act && strings.HasPrefix(f.Reason, "target busy") {
+	if deferred(f.Decision) {
 		err = c.unclaim(ctx, d.claim, g.NextFlush)
 	}
 	return f, true, err

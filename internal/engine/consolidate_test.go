@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -43,7 +44,7 @@ func consolidatingEngine(t *testing.T, fails int) (*Engine, *flakyStarter, *fake
 	clock := &fakeClock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
 	st := &flakyStarter{recordingStarter: recordingStarter{started: map[string]any{}}, fails: fails}
 	store := state.NewMemory(clock.now)
-	e.Starter, e.Now = st, clock.now
+	e.Starter, e.Now, e.Log = st, clock.now, slog.New(slog.DiscardHandler)
 	e.Consolidator = &dispatch.Consolidator{State: store, Now: clock.now}
 	return e, st, clock, store
 }
