@@ -1,32 +1,37 @@
 // Command chatops is Medic's Slack app as a Lambda behind a function URL:
-// slash commands, button clicks, its own asynchronous jobs and Step
-// Functions' approval requests. It only wires adapters; internal/chatops
-// decides.
+// slash commands, button clicks, its own asynchronous jobs, Step
+// Functions' approval requests and execution status changes. It only
+// wires adapters; internal/chatops decides.
 package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/medic-sre/medic/internal/chatops/lambdaapp"
+	"github.com/medic-sre/medic/internal/lambdaenv"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, log, err := lambdaenv.Load(ctx)
 	if err != nil {
-		log.Error("aws config", "err", err)
-		os.Exit(1)
+		lambdaenv.Exit(log, "aws config", err)
 	}
-	app, err := lambdaapp.FromEnv(ctx, cfg, os.Getenv, log)
+	sec, err := lambdaenv.SlackSecrets(ctx, cfg, os.Getenv)
 	if err != nil {
-		log.Error("chatops setup", "err", err)
-		os.Exit(1)
+		lambdaenv.Exit(log, "slack secrets", err)
+	}
+	table, err := lambdaenv.Table(cfg, os.Getenv)
+	if err != nil {
+		lambdaenv.Exit(log, "state table", err)
+	}
+	sfnClient, lambdaClient := lambdaapp.Clients(cfg)
+	app, err := lambdaapp.FromEnv(os.Getenv, lambdaapp.Parts{Secrets: sec, State: table, SFN: sfnClient, Lambda: lambdaClient, Log: log})
+	if err != nil {
+		lambdaenv.Exit(log, "chatops setup", err)
 	}
 	lambda.Start(app.Invoke)
 }

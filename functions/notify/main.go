@@ -1,37 +1,36 @@
 // Command notify is the Lambda state machines invoke as ${NotifyFunctionArn}:
-// it posts escalations and workflow notifications to the Slack channel. It
-// only wires: the bot token comes from Parameter Store, the rendering from
-// internal/slack/notify.
+// it posts escalations and workflow notifications into the execution's
+// Slack thread, opening it when needed. Threads live in the state table,
+// shared with the chatops function. It only wires; the rendering is
+// internal/slack/notify's.
 package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/slack-go/slack"
 
-	"github.com/medic-sre/medic/internal/chatops/lambdaapp"
+	"github.com/medic-sre/medic/internal/lambdaenv"
 	"github.com/medic-sre/medic/internal/slack/notify"
-	"github.com/medic-sre/medic/internal/slack/secrets"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, log, err := lambdaenv.Load(ctx)
 	if err != nil {
-		log.Error("aws config", "err", err)
-		os.Exit(1)
+		lambdaenv.Exit(log, "aws config", err)
 	}
-	sec, err := secrets.FromSSM(ctx, ssm.NewFromConfig(cfg), os.Getenv(lambdaapp.EnvBotTokenParam), os.Getenv(lambdaapp.EnvSigningSecretParam))
+	sec, err := lambdaenv.SlackSecrets(ctx, cfg, os.Getenv)
 	if err != nil {
-		log.Error("slack secrets", "err", err)
-		os.Exit(1)
+		lambdaenv.Exit(log, "slack secrets", err)
 	}
-	n := &notify.Notifier{API: slack.New(sec.BotToken.Reveal()), Channel: os.Getenv("MEDIC_SLACK_CHANNEL"), Log: log}
+	table, err := lambdaenv.Table(cfg, os.Getenv)
+	if err != nil {
+		lambdaenv.Exit(log, "state table", err)
+	}
+	n := &notify.Notifier{API: slack.New(sec.BotToken.Reveal()), Channel: os.Getenv("MEDIC_SLACK_CHANNEL"),
+		Threads: notify.StateThreads{State: table}, Log: log}
 	lambda.Start(n.Notify)
 }

@@ -81,18 +81,20 @@ const maxButtonValue = 2000
 
 // Pending remembers open approval requests by execution, for `/medic
 // approve <execution>` and for updating the request message. Buttons carry
-// their request in their value and work without it.
+// their request in their value and work without it. MemoryPending serves
+// one process; StatePending shares them through the state store (the
+// DynamoDB table in AWS).
 type Pending interface {
-	Put(p PendingApproval)
-	Get(execution string) (PendingApproval, bool)
-	Delete(execution string)
+	Put(ctx context.Context, p PendingApproval) error
+	Get(ctx context.Context, execution string) (PendingApproval, bool, error)
+	Delete(ctx context.Context, execution string) error
 }
 
 // PendingApproval is an open request and where it was posted.
 type PendingApproval struct {
 	ApprovalRequest
-	Channel string
-	TS      string
+	Channel string `json:"channel"`
+	TS      string `json:"ts"`
 }
 
 // MemoryPending is an in-process Pending.
@@ -101,26 +103,28 @@ type MemoryPending struct {
 	m  map[string]PendingApproval
 }
 
-func (m *MemoryPending) Put(p PendingApproval) {
+func (m *MemoryPending) Put(_ context.Context, p PendingApproval) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.m == nil {
 		m.m = map[string]PendingApproval{}
 	}
 	m.m[p.Execution] = p
+	return nil
 }
 
-func (m *MemoryPending) Get(id string) (PendingApproval, bool) {
+func (m *MemoryPending) Get(_ context.Context, id string) (PendingApproval, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p, ok := m.m[id]
-	return p, ok
+	return p, ok, nil
 }
 
-func (m *MemoryPending) Delete(id string) {
+func (m *MemoryPending) Delete(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.m, id)
+	return nil
 }
 
 // Approvals posts approval requests and records decisions.
@@ -178,7 +182,11 @@ func (a *Approvals) Request(ctx context.Context, payload any) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("approval request for %s: posting to Slack: %w", req.Execution, err)
 	}
-	a.Pending.Put(PendingApproval{ApprovalRequest: req, Channel: ch, TS: ts})
+	if err := a.Pending.Put(ctx, PendingApproval{ApprovalRequest: req, Channel: ch, TS: ts}); err != nil {
+		// The buttons carry the request, so they still work; only
+		// `/medic approve <execution>` will not find it.
+		a.log().Error("approval: remembering the request failed", "execution", req.Execution, "err", err)
+	}
 	a.log().Info("approval requested", "execution", req.Execution, "action", req.Action, "channel", ch)
 	return map[string]any{"requested": true, "channel": ch, "ts": ts}, nil
 }
@@ -267,7 +275,9 @@ func (a *Approvals) decide(ctx context.Context, c choice) (Decision, error) {
 	if err != nil {
 		return Decision{}, fmt.Errorf("execution %s is no longer waiting for a decision (already decided, timed out or stopped): %s", c.req.Execution, notify.Escape(err.Error()))
 	}
-	a.Pending.Delete(c.req.Execution)
+	if err := a.Pending.Delete(ctx, c.req.Execution); err != nil {
+		a.log().Error("approval: forgetting the decided request failed", "execution", c.req.Execution, "err", err)
+	}
 	a.log().Info("approval decided", "execution", d.Execution, "action", d.Action, "decision", d.Decision, "by", d.By)
 	a.record(ctx, c, d)
 	return d, nil

@@ -1,6 +1,7 @@
 package chatops
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/execution"
 	"github.com/medic-sre/medic/internal/slack/verify"
 )
@@ -89,11 +91,12 @@ func TestHelpListsEveryAliasFormat(t *testing.T) {
 func TestRunThroughAliasFormats(t *testing.T) {
 	e := newEnv(t)
 	r := e.command("U_OK", "C_OPS", "restart nginx on web1 ratio=0.5")
-	if r.Msg.ResponseType != "in_channel" || !strings.Contains(r.text(), "started `ops.restart`") {
+	// The alias's ack format, rendered with st2's names, and append_url.
+	if r.Msg.ResponseType != "in_channel" || !strings.Contains(r.text(), "Restarting nginx on web1 (ops.restart)\n`/medic status chatops-ops-restart-") {
 		t.Fatalf("reply = %s", r.text())
 	}
 	e.command("U_OK", "C_OPS", "bounce app on web2")
-	if len(e.starter.runs) != 2 {
+	if len(e.starter.runs) < 2 {
 		t.Fatalf("%d runs", len(e.starter.runs))
 	}
 	first, second := e.starter.runs[0].Rec, e.starter.runs[1].Rec
@@ -105,6 +108,14 @@ func TestRunThroughAliasFormats(t *testing.T) {
 	}
 	if first.Trigger.Type != TriggerType || first.Trigger.Payload["user"] != "U_OK" || first.StateMachine != "diagnose-remediate-verify" {
 		t.Errorf("record = %+v", first)
+	}
+	if first.ID != ExecutionName("ops.restart", first.Trigger.ID) || first.Timeline[0].Kind != "alert" ||
+		first.Timeline[0].Name != "/medic restart nginx on web1 ratio=0.5" || !strings.Contains(first.Timeline[0].Detail, "U_OK") {
+		t.Errorf("name/origin = %s %+v", first.ID, first.Timeline)
+	}
+	// An alias without an ack format gets Medic's own line.
+	if r := e.command("U_OK", "C_OPS", "carefully restart nginx"); !strings.Contains(r.text(), "started `ops.careful_restart`") {
+		t.Errorf("default ack = %s", r.text())
 	}
 	if !strings.Contains(r.text(), first.ID) {
 		t.Errorf("reply lacks the execution id %s", first.ID)
@@ -153,25 +164,47 @@ func TestStatusAndAlerts(t *testing.T) {
 	}
 }
 
-func TestSilences(t *testing.T) {
+// Silences added in chat are the consolidator's own: the store it
+// applies sees them, with Alertmanager matchers, and sees them expire.
+func TestSilencesAreTheConsolidatorsSilences(t *testing.T) {
 	e := newEnv(t)
-	r := e.command("U_OK", "C_OPS", "silence add alarm_name=HighDisk host=web1 for 2h disk swap")
-	if r.Msg.ResponseType != "in_channel" || !strings.Contains(r.text(), "`alarm_name=HighDisk` `host=web1` for 2h0m0s") {
+	ctx := context.Background()
+	applied := (&dispatch.Consolidator{State: e.state}).Silences()
+	labels := map[string]string{"alertname": "HighDisk", "host": "web1", "env": "staging"}
+	r := e.command("U_OK", "C_OPS", "silence add alertname=~High.* host=web1 env!=prod for 2h disk swap")
+	if r.Msg.ResponseType != "in_channel" || !strings.Contains(r.text(), "`alertname=~&#34;High.*&#34;`") && !strings.Contains(r.text(), "`alertname=~\"High.*\"` `host=\"web1\"` `env!=\"prod\"` for 2h0m0s") {
 		t.Fatalf("add: %s", r.text())
 	}
-	s := e.silences.list[0]
-	if s.CreatedBy != "U_OK" || s.Comment != "disk swap" || s.Ends.Sub(s.Starts) != 2*time.Hour {
+	s, err := applied.Match(ctx, labels)
+	if err != nil || s == nil {
+		t.Fatalf("the consolidator does not apply the chat silence: %v %v", s, err)
+	}
+	if s.CreatedBy != "U_OK" || s.Comment != "disk swap" || s.EndsAt.Sub(s.StartsAt) != 2*time.Hour {
 		t.Errorf("silence = %+v", s)
 	}
-	if got := e.command("U_ANY", "C_ANY", "silence list").text(); !strings.Contains(got, "sil-1") {
+	if other, _ := applied.Match(ctx, map[string]string{"alertname": "HighDisk", "host": "web1", "env": "prod"}); other != nil {
+		t.Error("env!=prod matched prod")
+	}
+	if got := e.command("U_ANY", "C_ANY", "silence list").text(); !strings.Contains(got, s.ID) || !strings.Contains(got, "active") {
 		t.Errorf("list: %s", got)
 	}
-	if got := e.command("U_NO", "C_OPS", "silence expire sil-1").text(); !strings.Contains(got, "may not silence silences") {
+	if got := e.command("U_NO", "C_OPS", "silence expire "+s.ID).text(); !strings.Contains(got, "may not silence silences") {
 		t.Errorf("refusal: %s", got)
 	}
-	e.command("U_OK", "C_OPS", "silence expire sil-1")
-	if strings.Join(e.silences.expired, ",") != "sil-1" {
-		t.Errorf("expired = %v", e.silences.expired)
+	if got := e.command("U_OK", "C_OPS", "silence add host=web1 for 1h").text(); !strings.Contains(got, "say why") {
+		t.Errorf("no reason: %s", got)
+	}
+	if got := e.command("U_OK", "C_OPS", "silence expire "+s.ID).text(); !strings.Contains(got, "expired silence") {
+		t.Errorf("expire: %s", got)
+	}
+	if m, _ := applied.Match(ctx, labels); m != nil {
+		t.Errorf("still silenced after expiry: %+v", m)
+	}
+	if got := e.command("U_ANY", "C_ANY", "silence list").text(); !strings.Contains(got, "No active silences") {
+		t.Errorf("list after expiry: %s", got)
+	}
+	if got := e.command("U_OK", "C_OPS", "silence expire nope").text(); !strings.Contains(got, "silence not found") {
+		t.Errorf("unknown id: %s", got)
 	}
 	e.h.Silences = nil
 	if got := e.command("U_OK", "C_OPS", "silence list").text(); !strings.Contains(got, "not available") {

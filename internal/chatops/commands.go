@@ -10,9 +10,12 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/medic-sre/medic/internal/alert"
 	"github.com/medic-sre/medic/internal/chatops/access"
 	"github.com/medic-sre/medic/internal/chatops/command"
+	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/execution"
+	"github.com/medic-sre/medic/internal/silence"
 	"github.com/medic-sre/medic/internal/slack/notify"
 )
 
@@ -49,7 +52,7 @@ func (h *Handler) answer(ctx context.Context, req request) *slack.WebhookMessage
 	case command.Status:
 		return h.status(req.ID)
 	case command.Alerts:
-		return h.alerts()
+		return h.alerts(ctx)
 	case command.SilenceAdd, command.SilenceList, command.SilenceExpire:
 		return h.silence(ctx, req)
 	case command.Approve, command.Reject:
@@ -108,31 +111,100 @@ func (h *Handler) status(id string) *slack.WebhookMessage {
 	return ephemeral(head, section(head), section("```"+notify.Escape(notify.Truncate(b.String(), 2800))+"```"))
 }
 
-// maxAlerts is how many recent executions `alerts` lists.
+// maxAlerts is how many alerts and recent executions `alerts` lists.
 const maxAlerts = 10
 
-func (h *Handler) alerts() *slack.WebhookMessage {
-	if h.Executions == nil {
+// AlertReader lists the alerts consolidation tracks;
+// *dispatch.Consolidator has it (over the same state as the ingest path).
+type AlertReader interface {
+	Alerts(ctx context.Context) ([]dispatch.Record, error)
+}
+
+var _ AlertReader = (*dispatch.Consolidator)(nil)
+
+// alerts shows what fires now (from the consolidator's state) and the most
+// recent executions, whichever of the two this deployment can read.
+func (h *Handler) alerts(ctx context.Context) *slack.WebhookMessage {
+	if h.Alerts == nil && h.Executions == nil {
 		return ephemeral(":no_entry: Alerts are not available in this deployment.")
 	}
-	recs, err := h.Executions.List()
+	var blocks []slack.Block
+	if h.Alerts != nil {
+		text, err := h.firing(ctx)
+		if err != nil {
+			return ephemeral(":warning: Listing alerts failed: " + notify.Escape(err.Error()))
+		}
+		blocks = append(blocks, section(text))
+	}
+	if h.Executions != nil {
+		text, err := h.recent()
+		if err != nil {
+			return ephemeral(":warning: Listing executions failed: " + notify.Escape(err.Error()))
+		}
+		blocks = append(blocks, section(text))
+	}
+	return ephemeral("Alerts", blocks...)
+}
+
+// firing lists the firing alerts, newest first, marking silenced ones.
+func (h *Handler) firing(ctx context.Context) (string, error) {
+	all, err := h.Alerts.Alerts(ctx)
 	if err != nil {
-		return ephemeral(":warning: Listing executions failed: " + notify.Escape(err.Error()))
+		return "", err
 	}
-	if len(recs) == 0 {
-		return ephemeral(":sunny: No alerts have been handled yet.")
+	var firing []dispatch.Record
+	for _, a := range all {
+		if a.Status == alert.Firing {
+			firing = append(firing, a)
+		}
 	}
-	lines := []string{"*Recent alerts* (newest first)"}
-	for _, rec := range recs[:min(maxAlerts, len(recs))] {
-		alert := rec.Trigger.Type
-		for _, s := range rec.Timeline {
-			if s.Kind == "alert" {
-				alert = s.Name
+	if len(firing) == 0 {
+		return fmt.Sprintf(":sunny: Nothing is firing (%d alert(s) known, all resolved or unknown).", len(all)), nil
+	}
+	sort.Slice(firing, func(i, j int) bool { return firing[i].Since.After(firing[j].Since) })
+	var silences []silence.Silence
+	if h.Silences != nil {
+		silences, _ = h.Silences.List(ctx) // a failure only loses the marks
+	}
+	now := h.now()
+	lines := []string{fmt.Sprintf("*Firing* (%d of %d known alerts)", len(firing), len(all))}
+	for _, a := range firing[:min(maxAlerts, len(firing))] {
+		line := fmt.Sprintf(":rotating_light: *%s* `%s` since %s · seen %d×", notify.Escape(a.Labels[alert.LabelName]),
+			notify.Escape(alert.Summary(a.Labels)), a.Since.UTC().Format("Jan 2 15:04 MST"), a.Count)
+		for _, s := range silences {
+			if s.Active(now) && s.Matchers.Matches(a.Labels) {
+				line += fmt.Sprintf(" · :mute: silenced by `%s`", s.ID)
 				break
 			}
 		}
-		lines = append(lines, fmt.Sprintf("%s *%s* %s → `%s` · `%s` · %s", notify.Emoji(rec.Status), notify.Escape(alert),
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// recent lists the newest executions and the alert each handled.
+func (h *Handler) recent() (string, error) {
+	recs, err := h.Executions.List()
+	if err != nil {
+		return "", err
+	}
+	if len(recs) == 0 {
+		return ":sunny: No executions yet.", nil
+	}
+	lines := []string{"*Recent executions* (newest first)"}
+	for _, rec := range recs[:min(maxAlerts, len(recs))] {
+		what := rec.Trigger.Type
+		for _, s := range rec.Timeline {
+			if s.Kind == "alert" {
+				what = s.Name
+				break
+			}
+		}
+		if what == "" {
+			what = rec.StateMachine
+		}
+		lines = append(lines, fmt.Sprintf("%s *%s* %s → `%s` · `%s` · %s", notify.Emoji(rec.Status), notify.Escape(what),
 			notify.Escape(rec.Rule), rec.Action, rec.ID, rec.Started.UTC().Format("Jan 2 15:04 MST")))
 	}
-	return ephemeral("Recent alerts", section(strings.Join(lines, "\n")))
+	return strings.Join(lines, "\n"), nil
 }

@@ -16,12 +16,14 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
 
 	"github.com/medic-sre/medic/internal/chatops/access"
 	"github.com/medic-sre/medic/internal/execution"
 	"github.com/medic-sre/medic/internal/pack"
+	"github.com/medic-sre/medic/internal/slack/notify"
 	"github.com/medic-sre/medic/internal/slack/verify"
 )
 
@@ -64,10 +66,16 @@ type Handler struct {
 	Executions ExecutionReader
 	Silences   Silences
 	Approvals  *Approvals
-	Groups     GroupResolver // nil: grants by group never match
-	Respond    Responder     // nil: posts to response_url over HTTP
-	Dispatch   Dispatcher    // nil: a goroutine (see Wait)
-	Log        *slog.Logger
+	// Notifier, when set, opens the thread of a run started from chat
+	// (in AWS nothing else does; locally the starter's hook already has).
+	Notifier *notify.Notifier
+	// Alerts, when set, lists the consolidator's alerts for `alerts`.
+	Alerts   AlertReader
+	Groups   GroupResolver // nil: grants by group never match
+	Respond  Responder     // nil: posts to response_url over HTTP
+	Dispatch Dispatcher    // nil: a goroutine (see Wait)
+	Log      *slog.Logger
+	Now      func() time.Time // nil: time.Now
 
 	wg sync.WaitGroup
 }
@@ -96,8 +104,12 @@ func (h *Handler) accept(kind string) http.HandlerFunc {
 			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		if err := h.Verifier.Verify(r.Header, body); err != nil {
+		if err := h.Verifier.VerifyContext(r.Context(), r.Header, body); err != nil {
 			h.log().Warn("slack request refused", "path", r.URL.Path, "reason", err.Error(), "counters", h.Verifier.Counters())
+			if errors.Is(err, verify.ErrUnavailable) {
+				http.Error(w, "Medic cannot check requests for replays right now; try again", http.StatusServiceUnavailable)
+				return
+			}
 			http.Error(w, "invalid Slack request signature", http.StatusUnauthorized)
 			return
 		}

@@ -19,10 +19,12 @@ import (
 
 	"github.com/medic-sre/medic/internal/action"
 	"github.com/medic-sre/medic/internal/chatops/access"
+	"github.com/medic-sre/medic/internal/engine"
 	"github.com/medic-sre/medic/internal/execution"
 	"github.com/medic-sre/medic/internal/pack"
 	"github.com/medic-sre/medic/internal/slack/slackfake"
 	"github.com/medic-sre/medic/internal/slack/verify"
+	"github.com/medic-sre/medic/internal/state"
 )
 
 const signingSecret = "test-signing-secret-0123456789"
@@ -118,33 +120,15 @@ func (m memExecutions) List() ([]*execution.Record, error) {
 	return out, nil
 }
 
-type fakeSilences struct {
-	list    []Silence
-	expired []string
-}
-
-func (f *fakeSilences) Add(_ context.Context, s Silence) (Silence, error) {
-	s.ID = "sil-" + strconv.Itoa(len(f.list)+1)
-	f.list = append(f.list, s)
-	return s, nil
-}
-
-func (f *fakeSilences) List(context.Context) ([]Silence, error) { return f.list, nil }
-
-func (f *fakeSilences) Expire(_ context.Context, id string) error {
-	f.expired = append(f.expired, id)
-	return nil
-}
-
 type env struct {
-	t        testing.TB
-	h        *Handler
-	srv      *httptest.Server
-	slack    *slackfake.Fake
-	replies  *replies
-	starter  *fakeStarter
-	silences *fakeSilences
-	logs     *bytes.Buffer
+	t       testing.TB
+	h       *Handler
+	srv     *httptest.Server
+	slack   *slackfake.Fake
+	replies *replies
+	starter *fakeStarter
+	state   *state.Memory
+	logs    *bytes.Buffer
 }
 
 func newEnv(t testing.TB) *env {
@@ -161,20 +145,20 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, slack: slackfake.New(t), replies: &replies{}, starter: &fakeStarter{}, silences: &fakeSilences{}, logs: &bytes.Buffer{}}
+	e := &env{t: t, slack: slackfake.New(t), replies: &replies{}, starter: &fakeStarter{}, state: state.NewMemory(nil), logs: &bytes.Buffer{}}
 	e.slack.Groups = map[string][]string{"S_SRE": {"U_SRE"}, "S_OTHER": {"U_OK"}}
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
 	groups := &SlackGroups{API: e.slack.Client()}
 	e.h = &Handler{
 		Verifier: v, Access: cfg, Packs: packs,
-		Runner:     &ActionStarter{Packs: packs, Starter: e.starter, Settings: action.Settings{PollSeconds: 1}},
+		Runner:     EngineRunner{Engine: &engine.Engine{Packs: packs, Starter: e.starter, Settings: action.Settings{PollSeconds: 1}, Log: log}},
 		Executions: memExecutions{},
-		Silences:   e.silences,
 		Approvals:  &Approvals{API: e.slack.Client(), Channel: "C_OPS", Access: cfg, Groups: groups, Log: log},
 		Groups:     groups,
 		Respond:    e.replies,
 		Log:        log,
 	}
+	Shared(e.h, e.state)
 	e.srv = httptest.NewServer(e.h.Routes())
 	t.Cleanup(e.srv.Close)
 	return e
@@ -201,6 +185,7 @@ func commandBody(user, channel, text string) string {
 	return url.Values{
 		"command": {"/medic"}, "text": {text}, "user_id": {user}, "user_name": {"name-" + user},
 		"channel_id": {channel}, "response_url": {"https://hooks.slack.test/commands/" + user}, "team_id": {"T1"},
+		"trigger_id": {strconv.FormatInt(time.Now().UnixNano(), 10)}, // as Slack: every request differs
 	}.Encode()
 }
 

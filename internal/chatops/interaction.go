@@ -75,7 +75,10 @@ func refusal(text string) *slack.WebhookMessage {
 // decideByCommand handles `/medic approve|reject <execution> [reason]`.
 func (a *Approvals) decideByCommand(ctx context.Context, req request) *slack.WebhookMessage {
 	a.init()
-	p, ok := a.Pending.Get(req.ID)
+	p, ok, err := a.Pending.Get(ctx, req.ID)
+	if err != nil {
+		return ephemeral(":warning: Looking up the approval request failed: " + notify.Escape(err.Error()))
+	}
 	if !ok {
 		return ephemeral(fmt.Sprintf(":grey_question: Execution `%s` has no open approval request here.", notify.Escape(req.ID)))
 	}

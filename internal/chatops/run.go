@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/slack-go/slack"
 
-	"github.com/medic-sre/medic/internal/action"
 	"github.com/medic-sre/medic/internal/chatops/access"
 	"github.com/medic-sre/medic/internal/engine"
 	"github.com/medic-sre/medic/internal/execution"
@@ -31,9 +29,9 @@ type RunRequest struct {
 	Who     access.Who
 }
 
-// ActionRunner starts an action run and returns its execution ID.
+// ActionRunner starts an action run and returns its execution record.
 type ActionRunner interface {
-	RunAction(ctx context.Context, r RunRequest) (string, error)
+	RunAction(ctx context.Context, r RunRequest) (*execution.Record, error)
 }
 
 // run matches the text against the aliases, checks the grant and starts
@@ -50,13 +48,15 @@ func (h *Handler) run(ctx context.Context, req request) *slack.WebhookMessage {
 	if h.Runner == nil {
 		return ephemeral(":no_entry: Running actions is not available in this deployment.")
 	}
-	id, err := h.Runner.RunAction(ctx, RunRequest{Alias: al.Ref, Action: al.ActionRef, Params: params, Command: req.Text, Who: req.Who})
+	rec, err := h.Runner.RunAction(ctx, RunRequest{Alias: al.Ref, Action: al.ActionRef, Params: params, Command: req.Text, Who: req.Who})
 	if err != nil {
 		return ephemeral(fmt.Sprintf(":warning: `%s` did not start: %s\nFormats of `%s`: %s", al.ActionRef,
 			notify.Escape(err.Error()), al.Ref, formats(al)))
 	}
-	text := fmt.Sprintf(":arrow_forward: <@%s> started `%s` → execution `%s` (`%s status %s`)", req.Who.User, al.ActionRef, id, req.Slash, id)
-	return inChannel(text, section(text))
+	if h.Notifier != nil {
+		h.Notifier.OnStart(rec) // no-op when the starter's hook already opened it
+	}
+	return h.ack(al, rec, req)
 }
 
 // matchAlias returns the first enabled alias that parses text.
@@ -87,63 +87,45 @@ func formats(al *pack.Alias) string {
 	return out
 }
 
-// ActionStarter starts action runs as workflow executions: the same
-// Starter the engine uses (the ASL interpreter locally, Step Functions in
-// AWS), with a record whose trigger says who asked, in which channel.
-type ActionStarter struct {
-	Packs    *pack.Set
-	Starter  engine.Starter
-	Settings action.Settings
-	Now      func() time.Time
+// Engine is what EngineRunner needs: (*engine.Engine).StartAction, which
+// resolves the parameters against the action, builds the workflow input
+// and starts it with the deployment's Starter.
+type Engine interface {
+	StartAction(ctx context.Context, r engine.Run) (*execution.Record, bool, error)
 }
 
-// RunAction implements ActionRunner.
-func (s *ActionStarter) RunAction(ctx context.Context, r RunRequest) (string, error) {
-	a, ok := s.Packs.Action(r.Action)
-	if !ok {
-		return "", fmt.Errorf("action %q not found in the packs", r.Action)
-	}
-	if !a.Enabled {
-		return "", fmt.Errorf("action %s is disabled", a.Ref)
-	}
-	params, err := a.ResolveParams(r.Params)
-	if err != nil {
-		return "", err
-	}
-	plan, err := action.Build(a, params, s.Settings)
-	if err != nil {
-		return "", err
-	}
-	rec := s.record(r, a, params, plan)
-	if err := s.Starter.Start(ctx, rec, plan.Input); err != nil {
-		if errors.Is(err, execution.ErrExists) {
-			return rec.ID, nil
-		}
-		return "", err
-	}
-	return rec.ID, nil
+// EngineRunner starts chat runs through the engine, as rules do, with a
+// trigger saying who asked, in which channel, with which command.
+type EngineRunner struct {
+	Engine Engine
+	Now    func() time.Time
 }
 
-func (s *ActionStarter) record(r RunRequest, a *pack.Action, params map[string]any, plan action.Plan) *execution.Record {
+// RunAction implements ActionRunner. The execution is named after the
+// alias and a fresh trigger ID, so every command is its own run.
+func (r EngineRunner) RunAction(ctx context.Context, req RunRequest) (*execution.Record, error) {
 	now := time.Now()
-	if s.Now != nil {
-		now = s.Now()
+	if r.Now != nil {
+		now = r.Now()
 	}
 	t := trigger.Trigger{
 		ID: newID(), Type: TriggerType, Source: "slack", Time: now,
-		Payload: map[string]any{"user": r.Who.User, "channel": r.Who.Channel, "command": r.Command, "alias": r.Alias},
+		Payload: map[string]any{"user": req.Who.User, "channel": req.Who.Channel, "command": req.Command, "alias": req.Alias},
 	}
-	rec := &execution.Record{
-		ID:           engine.ExecutionName("chatops."+r.Alias, t.ID),
-		StateMachine: plan.StateMachine,
-		Action:       a.Ref,
-		Trigger:      t,
-		Params:       a.MaskSecrets(params),
-		Started:      now,
+	rec, _, err := r.Engine.StartAction(ctx, engine.Run{
+		Name: ExecutionName(req.Alias, t.ID), Action: req.Action, Params: req.Params, Trigger: t,
+		Origin: []execution.Step{{Kind: "alert", Name: "/medic " + req.Command,
+			Detail: fmt.Sprintf("asked in chat by user %s in channel %s", req.Who.User, req.Who.Channel)}},
+	})
+	if err != nil {
+		return nil, err
 	}
-	rec.Add(now, "alert", "/medic "+r.Command, fmt.Sprintf("asked in chat by user %s in channel %s", r.Who.User, r.Who.Channel))
-	rec.Add(now, "action", a.Ref, fmt.Sprintf("%v", rec.Params))
-	return rec
+	return rec, nil
+}
+
+// ExecutionName names the execution of a chat run of alias.
+func ExecutionName(alias, triggerID string) string {
+	return engine.ExecutionName("chatops."+alias, triggerID)
 }
 
 func newID() string {

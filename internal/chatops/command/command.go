@@ -6,9 +6,12 @@ package command
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/medic-sre/medic/internal/alert"
 )
 
 // Kind is what the command asks for.
@@ -37,8 +40,8 @@ type Command struct {
 	Kind Kind
 	// ID is the execution (status, approve, reject) or silence (expire).
 	ID string
-	// Matchers are the label=value pairs of silence add.
-	Matchers map[string]string
+	// Matchers are the label matchers of silence add (=, !=, =~, !~).
+	Matchers alert.Matchers
 	Duration time.Duration
 	// Comment is free text: the reason of a silence or a rejection.
 	Comment string
@@ -48,7 +51,7 @@ type Command struct {
 
 // Usage is the built-in part of help.
 const Usage = "`/medic help` · `/medic status <execution>` · `/medic alerts` · " +
-	"`/medic silence add <label>=<value>… [for <duration>] [reason]` · `/medic silence list` · " +
+	"`/medic silence add <label>=<value>… [for <duration>] <reason>` · `/medic silence list` · " +
 	"`/medic silence expire <id>` · `/medic approve <execution>` · `/medic reject <execution> [reason]`"
 
 // Parse reads the text after /medic. Errors say what was expected.
@@ -102,19 +105,24 @@ func parseSilence(text string, args []string) (Command, error) {
 	return Command{Kind: SilenceList}, fmt.Errorf("unknown silence verb %q: want add, list or expire", args[0])
 }
 
-// parseSilenceAdd reads `label=value… [for 2h] [reason…]`.
+// matcherWord is a word that is a label matcher: name, operator, value.
+var matcherWord = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*(=~|!~|!=|=)`)
+
+// parseSilenceAdd reads `matcher… [for 2h] reason…`. Matchers are
+// Alertmanager's: label=value, label!=value, label=~regex, label!~regex.
+// A reason is required, as the silence store requires one.
 func parseSilenceAdd(text string, args []string) (Command, error) {
-	c := Command{Kind: SilenceAdd, Matchers: map[string]string{}, Duration: DefaultSilence}
+	c := Command{Kind: SilenceAdd, Duration: DefaultSilence}
 	i := 0
-	for ; i < len(args) && strings.Contains(args[i], "="); i++ {
-		k, v, _ := strings.Cut(args[i], "=")
-		if k == "" || v == "" {
-			return c, fmt.Errorf("silence matcher %q: want label=value", args[i])
+	for ; i < len(args) && (matcherWord.MatchString(args[i]) || strings.HasPrefix(args[i], "=")); i++ {
+		m, err := alert.ParseMatcher(args[i])
+		if err != nil {
+			return c, fmt.Errorf("silence matcher %q: %v", args[i], err)
 		}
-		c.Matchers[k] = v
+		c.Matchers = append(c.Matchers, m)
 	}
 	if len(c.Matchers) == 0 {
-		return c, fmt.Errorf("usage: /medic silence add <label>=<value>… [for <duration>] [reason]: at least one label=value is needed")
+		return c, fmt.Errorf("usage: /medic silence add <label>=<value>… [for <duration>] <reason>: at least one label=value is needed")
 	}
 	if i < len(args) && strings.EqualFold(args[i], "for") {
 		if i+1 >= len(args) {
@@ -131,6 +139,9 @@ func parseSilenceAdd(text string, args []string) (Command, error) {
 		i += 2
 	}
 	c.Comment = rest(text, 2+i)
+	if c.Comment == "" {
+		return c, fmt.Errorf("silence: say why after the matchers (and duration), e.g. `/medic silence add host=web1 for 2h disk swap`")
+	}
 	return c, nil
 }
 

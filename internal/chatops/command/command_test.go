@@ -20,10 +20,6 @@ func TestParse(t *testing.T) {
 		{"reject abc  not during   the release", Command{Kind: Reject, ID: "abc", Comment: "not during   the release"}},
 		{"silence list", Command{Kind: SilenceList}},
 		{"silence expire s-1", Command{Kind: SilenceExpire, ID: "s-1"}},
-		{"silence add alarm_name=HighDisk host=web1 for 2h disk swap planned",
-			Command{Kind: SilenceAdd, Matchers: map[string]string{"alarm_name": "HighDisk", "host": "web1"}, Duration: 2 * time.Hour, Comment: "disk swap planned"}},
-		{"silence add host=web1", Command{Kind: SilenceAdd, Matchers: map[string]string{"host": "web1"}, Duration: DefaultSilence}},
-		{"silence add host=web1 maintenance", Command{Kind: SilenceAdd, Matchers: map[string]string{"host": "web1"}, Duration: DefaultSilence, Comment: "maintenance"}},
 		{"restart nginx on web1", Command{Kind: Run, Text: "restart nginx on web1"}},
 		{"  free disk on i-123 path=/var/tmp ", Command{Kind: Run, Text: "free disk on i-123 path=/var/tmp"}},
 	}
@@ -39,6 +35,31 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestParseSilenceAdd(t *testing.T) {
+	cases := []struct {
+		text, matchers, comment string
+		d                       time.Duration
+	}{
+		{"silence add alarm_name=HighDisk host=web1 for 2h disk swap planned", `alarm_name="HighDisk", host="web1"`, "disk swap planned", 2 * time.Hour},
+		{"silence add host=web1 maintenance", `host="web1"`, "maintenance", DefaultSilence},
+		{`silence add alarm_name=~High.* env!=prod team!~"db|net" for 30m  noisy   rollout`, `alarm_name=~"High.*", env!="prod", team!~"db|net"`, "noisy   rollout", 30 * time.Minute},
+	}
+	for _, tc := range cases {
+		c, err := Parse(tc.text)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.text, err)
+			continue
+		}
+		if c.Kind != SilenceAdd || !strings.Contains(c.Matchers.String(), tc.matchers) || c.Comment != tc.comment || c.Duration != tc.d {
+			t.Errorf("Parse(%q) = %s %q %s, want %s %q %s", tc.text, c.Matchers, c.Comment, c.Duration, tc.matchers, tc.comment, tc.d)
+		}
+	}
+	c, _ := Parse("silence add alarm_name=~High.* why")
+	if !c.Matchers.Matches(map[string]string{"alarm_name": "HighDisk"}) || c.Matchers.Matches(map[string]string{"alarm_name": "LowDisk"}) {
+		t.Errorf("regex matcher does not match as Alertmanager's: %s", c.Matchers)
+	}
+}
+
 func TestParseErrorsExplain(t *testing.T) {
 	for text, want := range map[string]string{
 		"status":                        "usage: /medic status <execution>",
@@ -47,7 +68,10 @@ func TestParseErrorsExplain(t *testing.T) {
 		"silence":                       "usage: /medic silence add|list|expire",
 		"silence mute":                  `unknown silence verb "mute"`,
 		"silence add":                   "at least one label=value",
-		"silence add =x":                `silence matcher "=x"`,
+		"silence add =x why":            `silence matcher "=x"`,
+		"silence add host=~( why":       `bad regex`,
+		"silence add host=web1":         "say why",
+		"silence add host=web1 for 2h":  "say why",
 		"silence add host=a for":        "`for` needs a duration",
 		"silence add host=a for ever":   `silence duration "ever"`,
 		"silence add host=a for -1h":    `silence duration "-1h"`,

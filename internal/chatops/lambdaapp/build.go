@@ -1,44 +1,53 @@
 package lambdaapp
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/slack-go/slack"
 
 	"github.com/medic-sre/medic/internal/action"
 	"github.com/medic-sre/medic/internal/awssfn"
 	"github.com/medic-sre/medic/internal/chatops"
 	"github.com/medic-sre/medic/internal/chatops/access"
+	"github.com/medic-sre/medic/internal/chatops/sfnexec"
+	"github.com/medic-sre/medic/internal/engine"
 	"github.com/medic-sre/medic/internal/ingest"
 	"github.com/medic-sre/medic/internal/pack"
 	"github.com/medic-sre/medic/internal/slack/notify"
 	"github.com/medic-sre/medic/internal/slack/secrets"
 	"github.com/medic-sre/medic/internal/slack/verify"
+	"github.com/medic-sre/medic/internal/state"
 )
 
 // Environment of the chatops function (set by the CDK stack).
 const (
-	EnvBotTokenParam      = "MEDIC_SLACK_BOT_TOKEN_PARAM"      // SSM SecureString name
-	EnvSigningSecretParam = "MEDIC_SLACK_SIGNING_SECRET_PARAM" // SSM SecureString name
-	EnvConfig             = "MEDIC_CHATOPS_CONFIG"             // chatops.yaml beside bootstrap
-	EnvFunctionName       = "AWS_LAMBDA_FUNCTION_NAME"         // set by Lambda
+	EnvConfig       = "MEDIC_CHATOPS_CONFIG"     // chatops.yaml beside bootstrap
+	EnvFunctionName = "AWS_LAMBDA_FUNCTION_NAME" // set by Lambda
+	EnvChannel      = "MEDIC_SLACK_CHANNEL"      // the notify function's channel
 )
 
-// FromEnv composes the function: secrets from SSM Parameter Store (or, when
-// no parameter names are set, from MEDIC_SLACK_* variables), packs and
-// state machines as the ingest function reads them, Step Functions to start
-// and resume executions, Lambda to dispatch jobs to itself.
-func FromEnv(ctx context.Context, cfg aws.Config, getenv func(string) string, log *slog.Logger) (*App, error) {
-	sec, err := loadSecrets(ctx, ssm.NewFromConfig(cfg), getenv)
-	if err != nil {
-		return nil, err
+// Parts are what the function is composed of; FromEnv fills them from the
+// environment, tests from fakes.
+type Parts struct {
+	Secrets secrets.Slack
+	State   state.Store // the table: silences, alerts, threads, approvals, replays
+	SFN     interface {
+		awssfn.API
+		sfnexec.API
+		chatops.TaskTokenAPI
 	}
+	Lambda   InvokeAPI
+	SlackURL string // "" = Slack; tests point it at a fake
+	Log      *slog.Logger
+}
+
+// FromEnv composes the function: packs and state machines as the ingest
+// function reads them, chatops.yaml, then Build.
+func FromEnv(getenv func(string) string, p Parts) (*App, error) {
 	settings, err := ingest.SettingsFromEnv(getenv)
 	if err != nil {
 		return nil, err
@@ -55,41 +64,52 @@ func FromEnv(ctx context.Context, cfg aws.Config, getenv func(string) string, lo
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := verify.New(sec.SigningSecret.Reveal(), 0, nil)
-	if err != nil {
-		return nil, err
-	}
 	fn := getenv(EnvFunctionName)
 	if fn == "" {
 		return nil, fmt.Errorf("%s is not set: the function cannot dispatch jobs to itself", EnvFunctionName)
 	}
-	sfnClient := sfn.NewFromConfig(cfg)
-	api := slack.New(sec.BotToken.Reveal())
-	groups := &chatops.SlackGroups{API: api}
-	approvals := &chatops.Approvals{
-		API: api, Channel: conf.Channel, Access: conf, Tasks: chatops.SFNTasks{API: sfnClient}, Groups: groups, Log: log,
-		// Threads and pending approvals live in memory: see docs/chatops.md.
-		Notifier: &notify.Notifier{API: api, Channel: conf.Channel, Log: log},
+	app, err := Build(p, packs, conf, settings, fn)
+	if err == nil {
+		p.Log.Info("chatops ready", "config", confPath, "channel", conf.Channel, "aliases", len(packs.Aliases()), "secrets", p.Secrets)
 	}
-	h := &chatops.Handler{
-		Verifier: verifier, Access: conf, Packs: packs, Approvals: approvals, Groups: groups, Log: log,
-		Runner: &chatops.ActionStarter{Packs: packs, Settings: action.Settings{PollSeconds: settings.PollSeconds},
-			Starter: &awssfn.Starter{API: sfnClient, Machines: settings.StateMachines, Log: log}},
-		Dispatch: SelfDispatcher{API: lambda.NewFromConfig(cfg), FunctionName: fn},
-	}
-	log.Info("chatops ready", "config", confPath, "channel", conf.Channel, "aliases", len(packs.Aliases()), "secrets", sec)
-	return New(h, approvals), nil
+	return app, err
 }
 
-func loadSecrets(ctx context.Context, api secrets.ParameterAPI, getenv func(string) string) (secrets.Slack, error) {
-	tokenParam, signingParam := getenv(EnvBotTokenParam), getenv(EnvSigningSecretParam)
-	if tokenParam == "" && signingParam == "" {
-		s := secrets.FromEnv(getenv)
-		if s.BotToken.Empty() || s.SigningSecret.Empty() {
-			return s, fmt.Errorf("set %s and %s (SSM parameter names), or %s and %s", EnvBotTokenParam, EnvSigningSecretParam,
-				secrets.EnvBotToken, secrets.EnvSigningSecret)
-		}
-		return s, nil
+// Build wires the handler: Step Functions to start, read and resume
+// executions, the table for everything shared between instances and with
+// the notify function, Lambda to dispatch jobs to itself.
+func Build(p Parts, packs *pack.Set, conf *access.Config, settings ingest.Settings, functionName string) (*App, error) {
+	verifier, err := verify.New(p.Secrets.SigningSecret.Reveal(), 0, nil)
+	if err != nil {
+		return nil, err
 	}
-	return secrets.FromSSM(ctx, api, tokenParam, signingParam)
+	if p.State == nil {
+		return nil, fmt.Errorf("chatops: no state table (MEDIC_TABLE_NAME): threads, approvals, silences and replays must be shared")
+	}
+	var opts []slack.Option
+	if p.SlackURL != "" {
+		opts = append(opts, slack.OptionAPIURL(p.SlackURL))
+	}
+	api := slack.New(p.Secrets.BotToken.Reveal(), opts...)
+	groups := &chatops.SlackGroups{API: api}
+	n := &notify.Notifier{API: api, Channel: conf.Channel, Result: chatops.AliasResults{Packs: packs}.Result, Log: p.Log}
+	approvals := &chatops.Approvals{API: api, Channel: conf.Channel, Access: conf, Tasks: chatops.SFNTasks{API: p.SFN},
+		Groups: groups, Notifier: n, Log: p.Log}
+	eng := &engine.Engine{Packs: packs, Settings: action.Settings{PollSeconds: settings.PollSeconds}, Log: p.Log,
+		Starter: &awssfn.Starter{API: p.SFN, Machines: settings.StateMachines, Log: p.Log}}
+	execs := &sfnexec.Reader{API: p.SFN, Machines: settings.StateMachines}
+	h := &chatops.Handler{
+		Verifier: verifier, Access: conf, Packs: packs, Approvals: approvals, Groups: groups, Log: p.Log,
+		Runner: chatops.EngineRunner{Engine: eng}, Executions: execs, Notifier: n,
+		Dispatch: SelfDispatcher{API: p.Lambda, FunctionName: functionName},
+	}
+	chatops.Shared(h, p.State)
+	app := New(h, approvals)
+	app.Executions, app.Notifier = execs, n
+	return app, nil
+}
+
+// Clients are the real AWS clients of Parts.
+func Clients(cfg aws.Config) (*sfn.Client, *lambda.Client) {
+	return sfn.NewFromConfig(cfg), lambda.NewFromConfig(cfg)
 }

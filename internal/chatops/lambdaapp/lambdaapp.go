@@ -7,7 +7,10 @@
 //     ({"medic_chatops_job": ...}), which does the work and answers through
 //     the response_url, because a Lambda is frozen once it has responded;
 //   - Step Functions' lambda:invoke.waitForTaskToken approval requests
-//     ({"token", "execution", "action", ...}), which post the buttons.
+//     ({"token", "execution", "action", ...}), which post the buttons;
+//   - EventBridge's "Step Functions Execution Status Change" events, which
+//     update the execution's thread with its outcome and post its alias's
+//     result format.
 package lambdaapp
 
 import (
@@ -26,13 +29,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/medic-sre/medic/internal/chatops"
+	"github.com/medic-sre/medic/internal/execution"
+	"github.com/medic-sre/medic/internal/slack/notify"
 )
 
 // App is the Lambda entry point.
 type App struct {
 	Handler   *chatops.Handler
 	Approvals *chatops.Approvals
-	routes    http.Handler
+	// Executions and Notifier handle status-change events (optional).
+	Executions chatops.ExecutionReader
+	Notifier   *notify.Notifier
+	routes     http.Handler
 }
 
 // New wraps a handler whose Dispatch should be a SelfDispatcher.
@@ -47,7 +55,15 @@ type shape struct {
 	Execution string          `json:"execution"`
 	RawPath   string          `json:"rawPath"`
 	Context   json.RawMessage `json:"requestContext"`
+	Detail    struct {
+		Name   string `json:"name"`
+		Status string `json:"status"`
+	} `json:"detail"`
+	DetailType string `json:"detail-type"`
 }
+
+// StatusChange is the EventBridge detail-type of execution ends.
+const StatusChange = "Step Functions Execution Status Change"
 
 // Invoke handles one invocation of any of the three kinds.
 func (a *App) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -62,6 +78,8 @@ func (a *App) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
 			return nil, err
 		}
 		return nil, a.Handler.Do(ctx, job)
+	case s.DetailType == StatusChange:
+		return nil, a.statusChanged(s.Detail.Name, s.Detail.Status)
 	case s.Token != "" && s.Execution != "":
 		var payload any
 		json.Unmarshal(raw, &payload)
@@ -74,6 +92,23 @@ func (a *App) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
 		return a.ServeURL(ctx, req)
 	}
 	return nil, fmt.Errorf("chatops lambda: unknown event shape (want a function URL request, a chatops job or an approval request)")
+}
+
+// statusChanged finishes an execution's thread: the parent shows the
+// outcome and, for chat runs, the alias's result format is replied.
+func (a *App) statusChanged(name, status string) error {
+	if a.Executions == nil || a.Notifier == nil || !execution.Status(status).Done() {
+		return nil
+	}
+	if _, ok := a.Notifier.Thread(name); !ok {
+		return nil // Medic never posted about it: nothing to update
+	}
+	rec, err := a.Executions.Get(name)
+	if err != nil {
+		return fmt.Errorf("chatops lambda: status change of %s: %w", name, err)
+	}
+	a.Notifier.OnDone(rec)
+	return nil
 }
 
 // ServeURL runs a function URL request through the HTTP routes.

@@ -1,11 +1,9 @@
 package lambdaapp
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -16,14 +14,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/slack-go/slack"
 
 	"github.com/medic-sre/medic/internal/chatops"
 	"github.com/medic-sre/medic/internal/chatops/access"
 	"github.com/medic-sre/medic/internal/pack"
-	"github.com/medic-sre/medic/internal/slack/secrets"
 	"github.com/medic-sre/medic/internal/slack/slackfake"
 	"github.com/medic-sre/medic/internal/slack/verify"
 )
@@ -125,33 +120,5 @@ func TestApprovalRequestFromStepFunctions(t *testing.T) {
 	}
 	if _, err := app.Invoke(context.Background(), json.RawMessage(`[1]`)); err == nil {
 		t.Fatal("array accepted")
-	}
-}
-
-type fakeSSM map[string]string
-
-func (f fakeSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
-	v := f[aws.ToString(in.Name)]
-	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Value: aws.String(v)}}, nil
-}
-
-func TestLoadSecrets(t *testing.T) {
-	env := map[string]string{EnvBotTokenParam: "/t", EnvSigningSecretParam: "/s"}
-	s, err := loadSecrets(context.Background(), fakeSSM{"/t": "xoxb-1", "/s": "sig"}, func(k string) string { return env[k] })
-	if err != nil || s.BotToken.Reveal() != "xoxb-1" || s.SigningSecret.Reveal() != "sig" {
-		t.Fatalf("ssm: %v %v", s, err)
-	}
-	env = map[string]string{secrets.EnvBotToken: "xoxb-2", secrets.EnvSigningSecret: "sig2"}
-	s, err = loadSecrets(context.Background(), nil, func(k string) string { return env[k] })
-	if err != nil || s.BotToken.Reveal() != "xoxb-2" {
-		t.Fatalf("env: %v %v", s, err)
-	}
-	var buf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("chatops ready", "secrets", s)
-	if strings.Contains(buf.String(), "xoxb-2") || strings.Contains(buf.String(), "sig2") {
-		t.Fatalf("log leaks: %s", buf.String())
-	}
-	if _, err := loadSecrets(context.Background(), nil, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), EnvBotTokenParam) {
-		t.Fatalf("missing: %v", err)
 	}
 }

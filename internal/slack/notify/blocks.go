@@ -61,7 +61,12 @@ func alertOf(rec *execution.Record) execution.Step {
 			return s
 		}
 	}
-	return execution.Step{Name: rec.Trigger.Type}
+	if rec.Trigger.Type != "" {
+		return execution.Step{Name: rec.Trigger.Type}
+	}
+	// A record rebuilt from Step Functions has no trigger; a header block
+	// may not be empty.
+	return execution.Step{Name: "Execution " + rec.ID}
 }
 
 // ParentText is the notification fallback of the parent message.
@@ -133,11 +138,13 @@ func StepBlocks(rec *execution.Record, s execution.Step) []slack.Block {
 	return blocks
 }
 
-// Notify is the local stand-in for the notify Lambda (the
+// Notify is the notify Lambda's handler and its local stand-in (the
 // ${NotifyFunctionArn} of the state machines): it posts a workflow's
 // notification payload ({kind, execution, ...}) into the execution's
-// thread. Its signature is localtask.Function's.
-func (n *Notifier) Notify(_ context.Context, payload any) (any, error) {
+// thread, opening the thread with it when the execution has none yet (in
+// AWS nothing else opens threads for rule-started runs). Its signature is
+// localtask.Function's.
+func (n *Notifier) Notify(ctx context.Context, payload any) (any, error) {
 	m, _ := payload.(map[string]any)
 	id, _ := m["execution"].(string)
 	kind, _ := m["kind"].(string)
@@ -150,7 +157,19 @@ func (n *Notifier) Notify(_ context.Context, payload any) (any, error) {
 			m["attempts"], Escape(fmt.Sprint(m["target"])))
 	}
 	detail, _ := json.MarshalIndent(payload, "", "  ")
-	n.Reply(id, text, slack.NewSectionBlock(mrkdwn(text), nil, nil),
-		slack.NewSectionBlock(mrkdwn("```"+Escape(Truncate(string(detail), maxText-10))+"```"), nil, nil))
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil),
+		slack.NewSectionBlock(mrkdwn("```"+Escape(Truncate(string(detail), maxText-10))+"```"), nil, nil)}
+	n.init()
+	if id != "" {
+		ctx, cancel := context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+		if _, ok := n.thread(ctx, id); !ok {
+			head := fmt.Sprintf("%s · execution `%s`", text, Escape(id))
+			if _, ok := n.open(ctx, id, head, append([]slack.Block{slack.NewSectionBlock(mrkdwn(head), nil, nil)}, blocks[1:]...)...); ok {
+				return map[string]any{"delivered": true, "thread": "opened"}, nil
+			}
+		}
+	}
+	n.Reply(id, text, blocks...)
 	return map[string]any{"delivered": true}, nil
 }

@@ -29,11 +29,12 @@ type Thread struct {
 }
 
 // Threads remembers the thread of each execution. Memory is the local
-// default; a Lambda deployment needs a shared store (DynamoDB), because the
-// function that opens a thread is not the one that later replies in it.
+// default; a Lambda deployment shares StateThreads (the DynamoDB table),
+// because the function that opens a thread is not the one that later
+// replies in it.
 type Threads interface {
-	Get(execution string) (Thread, bool)
-	Put(execution string, t Thread)
+	Get(ctx context.Context, execution string) (Thread, bool, error)
+	Put(ctx context.Context, execution string, t Thread) error
 }
 
 // Memory is an in-process Threads.
@@ -42,20 +43,21 @@ type Memory struct {
 	m  map[string]Thread
 }
 
-func (m *Memory) Get(id string) (Thread, bool) {
+func (m *Memory) Get(_ context.Context, id string) (Thread, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t, ok := m.m[id]
-	return t, ok
+	return t, ok, nil
 }
 
-func (m *Memory) Put(id string, t Thread) {
+func (m *Memory) Put(_ context.Context, id string, t Thread) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.m == nil {
 		m.m = map[string]Thread{}
 	}
 	m.m[id] = t
+	return nil
 }
 
 // callTimeout bounds each Slack call: the hooks run inside the workflow,
@@ -68,7 +70,11 @@ type Notifier struct {
 	API     API
 	Channel string
 	Threads Threads // nil: an in-process Memory
-	Log     *slog.Logger
+	// Result, when set, renders what an ended execution produced (an
+	// alias's result format); OnDone replies with it in the thread. ok
+	// false: nothing to add.
+	Result func(rec *execution.Record) (text string, ok bool)
+	Log    *slog.Logger
 
 	once sync.Once
 	mu   sync.Mutex
@@ -91,16 +97,36 @@ func (n *Notifier) OnStart(rec *execution.Record) {
 	n.init()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	if _, ok := n.Threads.Get(rec.ID); ok {
+	if _, ok := n.thread(ctx, rec.ID); ok {
 		return // a redelivered start: the thread already exists
 	}
-	ch, ts, err := n.API.PostMessageContext(ctx, n.Channel,
-		slack.MsgOptionText(ParentText(rec), false), slack.MsgOptionBlocks(ParentBlocks(rec, "")...))
+	n.open(ctx, rec.ID, ParentText(rec), ParentBlocks(rec, "")...)
+}
+
+// open posts a parent message and remembers it as the execution's thread.
+func (n *Notifier) open(ctx context.Context, executionID, text string, blocks ...slack.Block) (Thread, bool) {
+	ch, ts, err := n.API.PostMessageContext(ctx, n.Channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
-		n.log().Error("slack: opening execution thread failed", "execution", rec.ID, "err", err)
-		return
+		n.log().Error("slack: opening execution thread failed", "execution", executionID, "err", err)
+		return Thread{}, false
 	}
-	n.Threads.Put(rec.ID, Thread{Channel: ch, TS: ts})
+	t := Thread{Channel: ch, TS: ts}
+	if err := n.Threads.Put(ctx, executionID, t); err != nil {
+		n.log().Error("slack: remembering the execution thread failed", "execution", executionID, "err", err)
+	}
+	return t, true
+}
+
+// thread looks the execution's thread up; a store error is logged and
+// treated as no thread, so a message is posted to the channel rather than
+// lost.
+func (n *Notifier) thread(ctx context.Context, executionID string) (Thread, bool) {
+	t, ok, err := n.Threads.Get(ctx, executionID)
+	if err != nil {
+		n.log().Error("slack: reading the execution thread failed", "execution", executionID, "err", err)
+		return Thread{}, false
+	}
+	return t, ok
 }
 
 // OnStep records the current state and, for task results, replies in the
@@ -123,13 +149,20 @@ func (n *Notifier) OnStep(rec *execution.Record, s execution.Step) {
 	n.refresh(rec, now)
 }
 
-// OnDone refreshes the parent with the final status.
+// OnDone refreshes the parent with the final status and, when Result
+// renders something for this execution, replies with it.
 func (n *Notifier) OnDone(rec *execution.Record) {
 	n.init()
 	n.mu.Lock()
 	delete(n.current, rec.ID)
 	n.mu.Unlock()
 	n.refresh(rec, "")
+	if n.Result == nil {
+		return
+	}
+	if text, ok := n.Result(rec); ok {
+		n.Reply(rec.ID, text, slack.NewSectionBlock(mrkdwn(text), nil, nil))
+	}
 }
 
 // Reply posts into the execution's thread (or, when it has none, to the
@@ -143,7 +176,7 @@ func (n *Notifier) Reply(executionID, text string, blocks ...slack.Block) {
 		opts = append(opts, slack.MsgOptionBlocks(blocks...))
 	}
 	channel := n.Channel
-	if t, ok := n.Threads.Get(executionID); ok {
+	if t, ok := n.thread(ctx, executionID); ok {
 		channel = t.Channel
 		opts = append(opts, slack.MsgOptionTS(t.TS))
 	}
@@ -155,16 +188,18 @@ func (n *Notifier) Reply(executionID, text string, blocks ...slack.Block) {
 // Thread returns the thread of an execution, if one was opened.
 func (n *Notifier) Thread(executionID string) (Thread, bool) {
 	n.init()
-	return n.Threads.Get(executionID)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	return n.thread(ctx, executionID)
 }
 
 func (n *Notifier) refresh(rec *execution.Record, now string) {
-	t, ok := n.Threads.Get(rec.ID)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	t, ok := n.thread(ctx, rec.ID)
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
 	_, _, _, err := n.API.UpdateMessageContext(ctx, t.Channel, t.TS,
 		slack.MsgOptionText(ParentText(rec), false), slack.MsgOptionBlocks(ParentBlocks(rec, now)...))
 	if err != nil {

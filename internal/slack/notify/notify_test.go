@@ -8,6 +8,7 @@ import (
 
 	"github.com/medic-sre/medic/internal/execution"
 	"github.com/medic-sre/medic/internal/slack/slackfake"
+	"github.com/medic-sre/medic/internal/state"
 )
 
 func record() *execution.Record {
@@ -122,5 +123,43 @@ func TestTruncateKeepsRunes(t *testing.T) {
 	}
 	if Truncate("abc", 5) != "abc" {
 		t.Fatal("short string changed")
+	}
+}
+
+// The notify function and the chatops function are different processes
+// sharing the table: the thread one opens is the thread the other replies
+// in, and the result of an ended run is posted there.
+func TestStateThreadsAreSharedBetweenNotifiers(t *testing.T) {
+	fake := slackfake.New(t)
+	store := state.NewMemory(nil)
+	notifyFn := &Notifier{API: fake.Client(), Channel: "C1", Threads: StateThreads{State: store}}
+	chatopsFn := &Notifier{API: fake.Client(), Channel: "C1", Threads: StateThreads{State: store},
+		Result: func(rec *execution.Record) (string, bool) { return "freed " + rec.Params["path"].(string), true }}
+	rec := record()
+	out, err := notifyFn.Notify(context.Background(), map[string]any{"kind": "started", "execution": rec.ID})
+	if err != nil || out.(map[string]any)["thread"] != "opened" {
+		t.Fatalf("Notify = %v, %v", out, err)
+	}
+	parent := fake.Messages()[0]
+	if th, ok := chatopsFn.Thread(rec.ID); !ok || th.TS != parent.TS || th.Channel != "C1" {
+		t.Fatalf("other notifier sees %+v %v", th, ok)
+	}
+	rec.Status, rec.Stopped = execution.Succeeded, rec.Started.Add(time.Second)
+	chatopsFn.OnStart(rec) // the thread exists: nothing new is posted
+	chatopsFn.OnDone(rec)
+	msgs := fake.Messages()
+	if len(msgs) != 3 || msgs[1].Method != "chat.update" || msgs[1].TS != parent.TS {
+		t.Fatalf("messages = %+v", msgs)
+	}
+	if msgs[2].ThreadTS != parent.TS || !strings.Contains(msgs[2].Text, "freed /var/tmp") {
+		t.Fatalf("result reply = %+v", msgs[2])
+	}
+	it, ok, _ := store.Get(context.Background(), state.Key{PK: ThreadPartition, SK: rec.ID})
+	if !ok || it.ExpiresAt.IsZero() {
+		t.Fatalf("stored thread = %+v %v (want an expiry)", it, ok)
+	}
+	store.Put(context.Background(), state.Item{Key: state.Key{PK: ThreadPartition, SK: "bad"}, Value: []byte("{")}, state.Always())
+	if _, _, err := (StateThreads{State: store}).Get(context.Background(), "bad"); err == nil || !strings.Contains(err.Error(), "corrupt") {
+		t.Fatalf("corrupt: %v", err)
 	}
 }

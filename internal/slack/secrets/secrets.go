@@ -1,6 +1,6 @@
-// Package secrets loads the Slack bot token and signing secret: from SSM
-// Parameter Store (SecureString, decrypted) in AWS, from the environment
-// locally. The values never reach a log: Secret prints and logs as a mask.
+// Package secrets loads the Slack bot token and signing secret: from
+// Secrets Manager or SSM Parameter Store (SecureString, decrypted) in AWS,
+// from the environment locally. The values never reach a log: Secret prints and logs as a mask.
 package secrets
 
 import (
@@ -10,6 +10,7 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
@@ -84,4 +85,74 @@ func parameter(ctx context.Context, api ParameterAPI, name string) (Secret, erro
 		return Secret{}, fmt.Errorf("secrets: SSM parameter %s has no value", name)
 	}
 	return New(aws.ToString(out.Parameter.Value)), nil
+}
+
+// SecretValueAPI is the part of the Secrets Manager client used here.
+type SecretValueAPI interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// FromSecretsManager reads the two secrets from Secrets Manager by ARN (or
+// name): each secret's SecretString is the value itself, as the stack
+// creates them. Errors name the secret, never its value.
+func FromSecretsManager(ctx context.Context, api SecretValueAPI, botTokenID, signingSecretID string) (Slack, error) {
+	token, err := secretValue(ctx, api, botTokenID)
+	if err != nil {
+		return Slack{}, err
+	}
+	signing, err := secretValue(ctx, api, signingSecretID)
+	if err != nil {
+		return Slack{}, err
+	}
+	return Slack{BotToken: token, SigningSecret: signing}, nil
+}
+
+func secretValue(ctx context.Context, api SecretValueAPI, id string) (Secret, error) {
+	if id == "" {
+		return Secret{}, errors.New("secrets: Secrets Manager secret id is empty")
+	}
+	out, err := api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	if err != nil {
+		return Secret{}, fmt.Errorf("secrets: reading secret %s: %w", id, err)
+	}
+	if aws.ToString(out.SecretString) == "" {
+		return Secret{}, fmt.Errorf("secrets: secret %s has no SecretString (binary secrets are not supported)", id)
+	}
+	return New(aws.ToString(out.SecretString)), nil
+}
+
+// Environment variables of the Lambda functions naming where the secrets
+// are kept: Secrets Manager ARNs (what the stack sets), else SSM parameter
+// names.
+const (
+	EnvBotTokenSecret      = "MEDIC_SLACK_BOT_TOKEN_SECRET"
+	EnvSigningSecretSecret = "MEDIC_SLACK_SIGNING_SECRET_SECRET"
+	EnvBotTokenParam       = "MEDIC_SLACK_BOT_TOKEN_PARAM"
+	EnvSigningSecretParam  = "MEDIC_SLACK_SIGNING_SECRET_PARAM"
+)
+
+// Lookup chooses the source by the environment: the *_SECRET variables
+// (Secrets Manager), else the *_PARAM ones (Parameter Store), else
+// MEDIC_SLACK_BOT_TOKEN / MEDIC_SLACK_SIGNING_SECRET themselves. Both
+// secrets must be found; the error says which variables to set. sm and ps
+// are only called for their own source (either may be nil otherwise).
+func Lookup(ctx context.Context, sm SecretValueAPI, ps ParameterAPI, getenv func(string) string) (Slack, error) {
+	switch {
+	case getenv(EnvBotTokenSecret) != "" || getenv(EnvSigningSecretSecret) != "":
+		if sm == nil {
+			return Slack{}, errors.New("secrets: no Secrets Manager client")
+		}
+		return FromSecretsManager(ctx, sm, getenv(EnvBotTokenSecret), getenv(EnvSigningSecretSecret))
+	case getenv(EnvBotTokenParam) != "" || getenv(EnvSigningSecretParam) != "":
+		if ps == nil {
+			return Slack{}, errors.New("secrets: no SSM client")
+		}
+		return FromSSM(ctx, ps, getenv(EnvBotTokenParam), getenv(EnvSigningSecretParam))
+	}
+	s := FromEnv(getenv)
+	if s.BotToken.Empty() || s.SigningSecret.Empty() {
+		return s, fmt.Errorf("secrets: set %s and %s (Secrets Manager ARNs), or %s and %s (SSM parameter names), or %s and %s",
+			EnvBotTokenSecret, EnvSigningSecretSecret, EnvBotTokenParam, EnvSigningSecretParam, EnvBotToken, EnvSigningSecret)
+	}
+	return s, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
@@ -116,5 +117,111 @@ func TestSecretsNeverLogged(t *testing.T) {
 	}
 	if !strings.Contains(out, mask) {
 		t.Fatalf("mask missing:\n%s", out)
+	}
+}
+
+// fakeSecretsManager speaks the Secrets Manager JSON 1.1 protocol for
+// GetSecretValue.
+func fakeSecretsManager(t *testing.T, values map[string]string) (*secretsmanager.Client, *[]string) {
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if got := r.Header.Get("X-Amz-Target"); got != "secretsmanager.GetSecretValue" {
+			t.Errorf("X-Amz-Target = %q", got)
+		}
+		var in struct{ SecretId string }
+		body, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(body, &in); err != nil {
+			t.Errorf("request body %s: %v", body, err)
+		}
+		asked = append(asked, in.SecretId)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		v, ok := values[in.SecretId]
+		if !ok {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"__type":"ResourceNotFoundException","message":"Secrets Manager can't find the specified secret."}`)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"ARN": in.SecretId, "Name": "n", "SecretString": v, "VersionId": "v1"})
+	}))
+	t.Cleanup(srv.Close)
+	client := secretsmanager.New(secretsmanager.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(srv.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+	})
+	return client, &asked
+}
+
+const (
+	tokenARN   = "arn:aws:secretsmanager:us-east-1:123456789012:secret:Medic/slack/bot-token-AbCdEf"
+	signingARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:Medic/slack/signing-secret-GhIjKl"
+)
+
+func TestFromSecretsManager(t *testing.T) {
+	client, asked := fakeSecretsManager(t, map[string]string{tokenARN: tokenValue, signingARN: signingValue})
+	s, err := FromSecretsManager(context.Background(), client, tokenARN, signingARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.BotToken.Reveal() != tokenValue || s.SigningSecret.Reveal() != signingValue {
+		t.Fatalf("got %q / %q", s.BotToken.Reveal(), s.SigningSecret.Reveal())
+	}
+	if strings.Join(*asked, ",") != tokenARN+","+signingARN {
+		t.Fatalf("asked %v", *asked)
+	}
+	_, err = FromSecretsManager(context.Background(), client, tokenARN, "arn:missing")
+	if err == nil || !strings.Contains(err.Error(), "arn:missing") || !strings.Contains(err.Error(), "ResourceNotFound") || strings.Contains(err.Error(), tokenValue) {
+		t.Fatalf("missing secret: %v", err)
+	}
+	empty, _ := fakeSecretsManager(t, map[string]string{tokenARN: "", signingARN: signingValue})
+	if _, err := FromSecretsManager(context.Background(), empty, tokenARN, signingARN); err == nil || !strings.Contains(err.Error(), "no SecretString") {
+		t.Fatalf("empty secret: %v", err)
+	}
+}
+
+// Lookup prefers Secrets Manager, then Parameter Store, then the
+// environment, and never logs what it read.
+func TestLookupOrder(t *testing.T) {
+	sm, smAsked := fakeSecretsManager(t, map[string]string{tokenARN: tokenValue, signingARN: signingValue})
+	ps, psAsked := fakeSSM(t, map[string]string{"/t": "xoxb-from-ssm", "/s": "sig-from-ssm"})
+	env := map[string]string{
+		EnvBotTokenSecret: tokenARN, EnvSigningSecretSecret: signingARN,
+		EnvBotTokenParam: "/t", EnvSigningSecretParam: "/s",
+		EnvBotToken: "xoxb-from-env", EnvSigningSecret: "sig-from-env",
+	}
+	getenv := func(k string) string { return env[k] }
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	check := func(want string) {
+		t.Helper()
+		s, err := Lookup(context.Background(), sm, ps, getenv)
+		if err != nil || s.BotToken.Reveal() != want {
+			t.Fatalf("want %s, got %q, %v", want, s.BotToken.Reveal(), err)
+		}
+		log.Info("secrets loaded", "secrets", s, "token", s.BotToken)
+	}
+	check(tokenValue)
+	delete(env, EnvBotTokenSecret)
+	delete(env, EnvSigningSecretSecret)
+	check("xoxb-from-ssm")
+	delete(env, EnvBotTokenParam)
+	delete(env, EnvSigningSecretParam)
+	check("xoxb-from-env")
+	if len(*smAsked) != 2 || len(*psAsked) != 2 {
+		t.Fatalf("calls: secrets manager %v, ssm %v", *smAsked, *psAsked)
+	}
+	for _, v := range []string{tokenValue, signingValue, "xoxb-from-ssm", "sig-from-ssm", "xoxb-from-env", "sig-from-env"} {
+		if strings.Contains(buf.String(), v) {
+			t.Fatalf("log leaks %s: %s", v, buf.String())
+		}
+	}
+	delete(env, EnvBotToken)
+	if _, err := Lookup(context.Background(), sm, ps, getenv); err == nil || !strings.Contains(err.Error(), EnvBotTokenSecret) {
+		t.Fatalf("nothing set: %v", err)
+	}
+	// Only one of a pair set still picks that source, and names the gap.
+	env[EnvSigningSecretSecret] = signingARN
+	if _, err := Lookup(context.Background(), sm, ps, getenv); err == nil || !strings.Contains(err.Error(), "secret id is empty") {
+		t.Fatalf("half set: %v", err)
 	}
 }

@@ -7,6 +7,7 @@
 package verify
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -34,7 +35,18 @@ var (
 	ErrForged   = errors.New("signature does not match")
 	ErrStale    = errors.New("timestamp outside the replay window")
 	ErrReplayed = errors.New("signature already used")
+	// ErrUnavailable: the replay cache could not be asked, so the request
+	// cannot be known to be fresh; it is refused (fail closed).
+	ErrUnavailable = errors.New("replay cache unavailable")
 )
+
+// ReplayCache remembers accepted signatures across processes (a Lambda
+// deployment runs many instances; a replay may reach any of them).
+type ReplayCache interface {
+	// Claim records sig until the given time and reports whether it was
+	// fresh: false when a live claim of sig already existed.
+	Claim(ctx context.Context, sig string, until time.Time) (fresh bool, err error)
+}
 
 // Counters are the totals since the verifier was made.
 type Counters struct {
@@ -42,6 +54,8 @@ type Counters struct {
 	Forged   int64 `json:"forged"`
 	Stale    int64 `json:"stale"`
 	Replayed int64 `json:"replayed"`
+	// Unavailable counts requests refused because the replay cache failed.
+	Unavailable int64 `json:"unavailable"`
 }
 
 // Verifier checks signed requests. The zero value is not usable: build it
@@ -53,8 +67,10 @@ type Verifier struct {
 
 	mu   sync.Mutex
 	seen map[string]time.Time // signature → when it stops mattering
+	// shared, when set, replaces seen: see WithReplayCache.
+	shared ReplayCache
 
-	accepted, forged, stale, replayed atomic.Int64
+	accepted, forged, stale, replayed, unavailable atomic.Int64
 }
 
 // New returns a verifier for secret with the given replay window (0 means
@@ -81,10 +97,23 @@ func Sign(secret string, ts int64, body []byte) string {
 	return "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
 
+// WithReplayCache makes the verifier remember signatures in c instead of
+// its own memory, so a replay is refused by whichever instance it reaches.
+// Call it before serving.
+func (v *Verifier) WithReplayCache(c ReplayCache) *Verifier {
+	v.shared = c
+	return v
+}
+
 // Verify checks the request headers against body. A nil error means the
 // request is authentic and seen for the first time.
 func (v *Verifier) Verify(h http.Header, body []byte) error {
-	err := v.check(h.Get(HeaderTimestamp), h.Get(HeaderSignature), body)
+	return v.VerifyContext(context.Background(), h, body)
+}
+
+// VerifyContext is Verify with a context for the replay cache.
+func (v *Verifier) VerifyContext(ctx context.Context, h http.Header, body []byte) error {
+	err := v.check(ctx, h.Get(HeaderTimestamp), h.Get(HeaderSignature), body)
 	switch {
 	case err == nil:
 		v.accepted.Add(1)
@@ -92,13 +121,15 @@ func (v *Verifier) Verify(h http.Header, body []byte) error {
 		v.stale.Add(1)
 	case errors.Is(err, ErrReplayed):
 		v.replayed.Add(1)
+	case errors.Is(err, ErrUnavailable):
+		v.unavailable.Add(1)
 	default:
 		v.forged.Add(1)
 	}
 	return err
 }
 
-func (v *Verifier) check(tsHeader, sig string, body []byte) error {
+func (v *Verifier) check(ctx context.Context, tsHeader, sig string, body []byte) error {
 	if tsHeader == "" || sig == "" {
 		return fmt.Errorf("%w: missing %s or %s", ErrForged, HeaderTimestamp, HeaderSignature)
 	}
@@ -116,6 +147,16 @@ func (v *Verifier) check(tsHeader, sig string, body []byte) error {
 	sent := time.Unix(ts, 0)
 	if age := now.Sub(sent); age > v.window || age < -v.window {
 		return fmt.Errorf("%w: sent %s, now %s", ErrStale, sent.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	if v.shared != nil {
+		fresh, err := v.shared.Claim(ctx, strings.TrimSpace(sig), sent.Add(v.window))
+		switch {
+		case err != nil:
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		case !fresh:
+			return ErrReplayed
+		}
+		return nil
 	}
 	return v.remember(sig, sent.Add(v.window), now)
 }
@@ -145,5 +186,7 @@ func (v *Verifier) Counters() Counters {
 		Forged:   v.forged.Load(),
 		Stale:    v.stale.Load(),
 		Replayed: v.replayed.Load(),
+
+		Unavailable: v.unavailable.Load(),
 	}
 }
