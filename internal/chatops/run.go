@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -98,7 +99,11 @@ type Engine interface {
 // trigger saying who asked, in which channel, with which command.
 type EngineRunner struct {
 	Engine Engine
-	Now    func() time.Time
+	// Runs, when set, keeps each run's origin (needed where executions
+	// are read back from Step Functions, which does not keep it).
+	Runs *Runs
+	Now  func() time.Time
+	Log  *slog.Logger
 }
 
 // RunAction implements ActionRunner. The execution is named after the
@@ -119,6 +124,12 @@ func (r EngineRunner) RunAction(ctx context.Context, req RunRequest) (*execution
 	})
 	if err != nil {
 		return nil, err
+	}
+	if r.Runs != nil {
+		if err := r.Runs.Put(ctx, rec); err != nil && r.Log != nil {
+			// The run started; only its thread will lack who asked.
+			r.Log.Error("chatops: keeping the run's origin failed", "execution", rec.ID, "err", err)
+		}
 	}
 	return rec, nil
 }

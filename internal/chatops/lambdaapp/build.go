@@ -97,10 +97,11 @@ func Build(p Parts, packs *pack.Set, conf *access.Config, settings ingest.Settin
 		Groups: groups, Notifier: n, Log: p.Log}
 	eng := &engine.Engine{Packs: packs, Settings: action.Settings{PollSeconds: settings.PollSeconds}, Log: p.Log,
 		Starter: &awssfn.Starter{API: p.SFN, Machines: settings.StateMachines, Log: p.Log}}
-	execs := &sfnexec.Reader{API: p.SFN, Machines: settings.StateMachines}
+	runs := &chatops.Runs{State: p.State}
+	execs := chatops.CompletedExecutions{Executions: &sfnexec.Reader{API: p.SFN, Machines: settings.StateMachines}, Runs: *runs}
 	h := &chatops.Handler{
 		Verifier: verifier, Access: conf, Packs: packs, Approvals: approvals, Groups: groups, Log: p.Log,
-		Runner: chatops.EngineRunner{Engine: eng}, Executions: execs, Notifier: n,
+		Runner: chatops.EngineRunner{Engine: eng, Runs: runs, Log: p.Log}, Executions: execs, Notifier: n,
 		Dispatch: SelfDispatcher{API: p.Lambda, FunctionName: functionName},
 	}
 	chatops.Shared(h, p.State)
