@@ -3,7 +3,6 @@ package action
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -36,9 +35,6 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{t: t}
 	for _, dir := range machineDirs {
-		if found, _ := filepath.Glob(filepath.Join(dir, "*.asl.json")); len(found) == 0 {
-			continue // pending/ empties once its machines move up
-		}
 		lib, err := workflow.LoadLibrary(dir, testSubs)
 		if err != nil {
 			t.Fatal(err)
@@ -85,9 +81,8 @@ func (c settleClock) Sleep(ctx context.Context, d time.Duration) error {
 	return c.VirtualClock.Sleep(ctx, d)
 }
 
-// machineDirs are where state machines live: statemachines/ and, until
-// the local composition maps their placeholders, statemachines/pending/.
-var machineDirs = []string{"../../statemachines", "../../statemachines/pending"}
+// machineDirs are where state machines live.
+var machineDirs = []string{"../../statemachines"}
 
 func (h *harness) machine(name string) *asl.Machine {
 	h.t.Helper()

@@ -93,6 +93,10 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
+	fleet, err := localtask.OpenFleet(cfg.StateDir) // the simulated EC2/Auto Scaling account
+	if err != nil {
+		return nil, err
+	}
 	console := &console{out: cfg.Out}
 	// The engine is told when an execution ends, to free its target and
 	// feed the circuit breaker; it is built after the starter it uses.
@@ -111,7 +115,7 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	}
 	starter := &workflow.LocalStarter{
 		Library: lib,
-		Tasks:   &localtask.Handler{SSM: &localtask.SSM{Dir: cfg.WorkDir}, Functions: functions},
+		Tasks:   &localtask.Handler{SSM: &localtask.SSM{Dir: cfg.WorkDir}, Fleet: fleet, Functions: functions},
 		Store:   execs,
 		Tokens:  tokens,
 		Clock:   cfg.Clock,
