@@ -162,13 +162,8 @@ type jAssign struct {
 }
 
 func (f *fields) assign() *jAssign {
-	v, ok := f.m["Assign"]
-	if !ok {
-		return nil
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		f.fail("Assign", "must be an object of variable names to values")
+	obj := f.assignObject()
+	if obj == nil {
 		return nil
 	}
 	a := &jAssign{}

@@ -30,9 +30,9 @@ type pathAssign struct {
 	vals  []template
 }
 
-// pathAssign reads the Assign field of a JSONPath state, Choice rule or
-// catcher; nil when absent.
-func (f *fields) pathAssign() *pathAssign {
+// assignObject is the Assign field of either query language as an object
+// of variable names; nil when absent or not an object (a problem then).
+func (f *fields) assignObject() map[string]any {
 	v, ok := f.m["Assign"]
 	if !ok {
 		return nil
@@ -40,6 +40,16 @@ func (f *fields) pathAssign() *pathAssign {
 	obj, ok := v.(map[string]any)
 	if !ok {
 		f.fail("Assign", "must be an object of variable names to values")
+		return nil
+	}
+	return obj
+}
+
+// pathAssign reads the Assign field of a JSONPath state, Choice rule or
+// catcher; nil when absent.
+func (f *fields) pathAssign() *pathAssign {
+	obj := f.assignObject()
+	if obj == nil {
 		return nil
 	}
 	a := &pathAssign{}
