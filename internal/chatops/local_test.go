@@ -13,12 +13,17 @@ import (
 
 	"github.com/medic-sre/medic/internal/asl"
 	"github.com/medic-sre/medic/internal/chatops/access"
+	"github.com/medic-sre/medic/internal/dispatch"
+	"github.com/medic-sre/medic/internal/engine"
 	"github.com/medic-sre/medic/internal/execution"
 	"github.com/medic-sre/medic/internal/localtask"
 	"github.com/medic-sre/medic/internal/pack"
+	"github.com/medic-sre/medic/internal/silence"
+	"github.com/medic-sre/medic/internal/slack/notify"
 	"github.com/medic-sre/medic/internal/slack/secrets"
 	"github.com/medic-sre/medic/internal/slack/slackfake"
 	"github.com/medic-sre/medic/internal/slack/verify"
+	"github.com/medic-sre/medic/internal/state"
 	"github.com/medic-sre/medic/internal/workflow"
 )
 
@@ -152,3 +157,42 @@ func (m memStore) Get(id string) (*execution.Record, error) {
 	return memExecutions(m).Get(id)
 }
 func (m memStore) List() ([]*execution.Record, error) { return memExecutions(m).List() }
+
+// serve passes its engine: chat runs go through its StartAction, and the
+// consolidator's state holds silences, alerts, threads and approvals.
+func TestNewLocalSharesTheConsolidatorsState(t *testing.T) {
+	packs, err := pack.LoadDir("testdata/packs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, _ := access.Parse("c.yaml", []byte(grants))
+	st := state.NewMemory(nil)
+	eng := &engine.Engine{Packs: packs, Starter: &fakeStarter{}, Consolidator: &dispatch.Consolidator{State: st}}
+	local, err := NewLocal(LocalParts{Secrets: secrets.Slack{BotToken: secrets.New("x"), SigningSecret: secrets.New("y")},
+		Config: conf, Packs: packs, Engine: eng, Tokens: asl.NewTokenHub()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := local.Handler
+	if s, ok := h.Silences.(*silence.Store); !ok || s.State != st {
+		t.Fatalf("silences = %#v, want the consolidator's store", h.Silences)
+	}
+	if c, ok := h.Alerts.(*dispatch.Consolidator); !ok || c.State != st {
+		t.Fatalf("alerts = %#v", h.Alerts)
+	}
+	if r, ok := h.Runner.(EngineRunner); !ok || r.Engine != Engine(eng) {
+		t.Fatalf("runner = %#v, want serve's engine", h.Runner)
+	}
+	if _, ok := local.Approvals.Pending.(StatePending); !ok {
+		t.Fatalf("pending = %#v", local.Approvals.Pending)
+	}
+	if _, ok := local.Notifier.Threads.(notify.StateThreads); !ok {
+		t.Fatalf("threads = %#v", local.Notifier.Threads)
+	}
+	// Without an engine, the old Starter field still works.
+	local, err = NewLocal(LocalParts{Secrets: secrets.Slack{BotToken: secrets.New("x"), SigningSecret: secrets.New("y")},
+		Config: conf, Packs: packs, Starter: &fakeStarter{}, Tokens: asl.NewTokenHub()})
+	if err != nil || local.Handler.Silences != nil || local.Handler.Alerts != nil {
+		t.Fatalf("without state: %v %#v", err, local.Handler)
+	}
+}

@@ -86,7 +86,7 @@ func TestParseErrorsExplain(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"", "help", "status x", "silence add a=b for 1h why", "reject x because", "restart nginx on web1", "silence add a=b for", "\u00a0approve\u2003x"} {
+	for _, s := range []string{"", "help", "status x", "silence add a=b for 1h why", `silence add a=~x.* b!~"y z" c!=d why`, "reject x because", "restart nginx on web1", "silence add a=b for", "\u00a0approve\u2003x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {

@@ -47,7 +47,9 @@ type fakeStepFunctions struct {
 func newFakeSFN(t *testing.T) *fakeStepFunctions {
 	f := &fakeStepFunctions{Server: awsfake.New(t, awsfake.StepFunctions), started: map[string]map[string]any{}, status: map[string]string{}}
 	t0 := float64(time.Now().Add(-time.Minute).Unix())
-	arnOf := func(name string) string { return strings.Replace(machineARN, ":stateMachine:", ":execution:", 1) + ":" + name }
+	arnOf := func(name string) string {
+		return strings.Replace(machineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+	}
 	f.Handle("StartExecution", func(in map[string]any) (any, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
