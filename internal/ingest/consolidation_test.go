@@ -55,7 +55,7 @@ func cpuAlarm(t *testing.T, id, state string, at time.Time) json.RawMessage {
 // statusEvent is Step Functions' event for execution name ending in status.
 func statusEvent(t *testing.T, name, status string) json.RawMessage {
 	t.Helper()
-	ev := sample(t, "stepfunctions/execution-failed.json")
+	ev := sample(t, "control/stepfunctions-execution-failed.json")
 	detail := ev["detail"].(map[string]any)
 	detail["name"], detail["status"] = name, status
 	return marshal(t, ev)
@@ -91,12 +91,12 @@ func handle(t *testing.T, h *Handler, event json.RawMessage) Response {
 }
 
 func flushEvent(t *testing.T) json.RawMessage {
-	raw, err := os.ReadFile("../../events/medic/consolidation-flush.json")
+	raw, err := os.ReadFile("../../events/control/consolidation-flush.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !dispatch.IsFlushEvent(raw) {
-		t.Fatalf("events/medic/consolidation-flush.json is not dispatch.FlushEvent")
+		t.Fatalf("events/control/consolidation-flush.json is not dispatch.FlushEvent")
 	}
 	return raw
 }
@@ -201,7 +201,7 @@ func TestStatusChangeEvents(t *testing.T) {
 	for name, want := range map[string]string{"execution-succeeded": "linux-free_disk_on_alarm-26e87361656795ec6da8",
 		"execution-failed": "linux-free_disk_on_alarm-26e87361656795ec6da8", "execution-timed-out": "linux-free_disk_on_alarm-26e87361656795ec6da8",
 		"execution-running": ""} {
-		raw, err := os.ReadFile("../../events/stepfunctions/" + name + ".json")
+		raw, err := os.ReadFile("../../events/control/stepfunctions-" + name + ".json")
 		if err != nil {
 			t.Fatal(err)
 		}
