@@ -1,49 +1,41 @@
 // Command ingest is the Lambda every alert arrives at: EventBridge rules,
 // SNS subscriptions and CloudWatch alarm actions all invoke it, and so do
-// the consolidation flush schedule and Step Functions' status changes. It only
-// wires adapters; internal/ingest decides.
+// the Scheduler (timer rules, the consolidation flush) and Step Functions'
+// status changes. It only wires adapters; internal/ingest decides.
 package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/medic-sre/medic/internal/awskv"
 	"github.com/medic-sre/medic/internal/awssfn"
 	"github.com/medic-sre/medic/internal/ingest"
-	"github.com/medic-sre/medic/internal/state"
-	"github.com/medic-sre/medic/internal/state/dynamo"
+	"github.com/medic-sre/medic/internal/lambdaenv"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	cfg, err := config.LoadDefaultConfig(context.Background())
+	cfg, log, err := lambdaenv.Load(context.Background())
 	if err != nil {
-		log.Error("aws config", "err", err)
-		os.Exit(1)
+		lambdaenv.Exit(log, "aws config", err)
 	}
 	settings, err := ingest.SettingsFromEnv(os.Getenv)
 	if err != nil {
-		log.Error("settings", "err", err)
-		os.Exit(1)
+		lambdaenv.Exit(log, "settings", err)
+	}
+	table, err := lambdaenv.Table(cfg, os.Getenv)
+	if err != nil {
+		lambdaenv.Exit(log, "state table", err)
 	}
 	starter := &awssfn.Starter{API: sfn.NewFromConfig(cfg), Machines: settings.StateMachines, Log: log}
 	datastore := &awskv.Store{API: ssm.NewFromConfig(cfg), Prefix: settings.KVPrefix}
-	var consolidation state.Store
-	if settings.TableName != "" {
-		consolidation = dynamo.New(dynamodb.NewFromConfig(cfg), settings.TableName, nil)
-	}
-	h, err := ingest.New(settings, starter, datastore, consolidation, log)
+	h, err := ingest.New(settings, starter, datastore, table, log)
 	if err != nil {
-		log.Error("loading packs", "err", err)
-		os.Exit(1)
+		lambdaenv.Exit(log, "loading packs", err)
 	}
 	lambda.Start(h.Handle)
 }

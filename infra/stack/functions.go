@@ -67,7 +67,7 @@ var Functions = []FunctionSpec{
 	{
 		Name: "chatops", Description: "Medic: Slack slash commands, buttons and approvals",
 		MemoryMB: 256, TimeoutSecs: 10,
-		Sources: []Source{FromURL},
+		Sources: []Source{FromURL, FromExecutionStatus}, // status changes finish chat runs: threads, alias results
 		Uses:    []Use{UsePacks, UseWorkflows, UseExecutions, UseTable, UseSlack, UseSelfInvoke, UseChatopsConfig},
 		Aliases: []string{"ApprovalFunctionArn"}, // lambda:invoke.waitForTaskToken approval requests
 	},

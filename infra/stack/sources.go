@@ -68,7 +68,7 @@ func (m *Medic) addExecutionStatusSource() {
 		}
 		if rule == nil {
 			rule = awsevents.NewRule(m.Stack, jsii.String("ExecutionStatusChanges"), &awsevents.RuleProps{
-				Description: jsii.String("Ends of Medic's Step Functions executions, to release consolidation leases"),
+				Description: jsii.String("Ends of Medic's Step Functions executions: release consolidation leases, finish chat threads"),
 				EventPattern: &awsevents.EventPattern{
 					Source:     jsii.Strings("aws.states"),
 					DetailType: jsii.Strings(ExecutionStatusDetailType),

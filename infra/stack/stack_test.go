@@ -769,13 +769,16 @@ func timerSchedule(expr, tz string) timer.Schedule {
 	return timer.Schedule{Expression: expr, Timezone: tz}
 }
 
-func TestExecutionStatusEventsReachIngest(t *testing.T) {
+// Both ingest (consolidation leases) and chatops (chat threads, alias
+// results) get the ends of executions, each with retries and the DLQ.
+func TestExecutionStatusEventsReachIngestAndChatops(t *testing.T) {
 	s := fullStack(t)
 	var machines []any
 	for _, w := range planned(s) {
 		machines = append(machines, stateMachineArn(w.Name))
 	}
 	ingest := map[string]any{"Fn::GetAtt": []any{s.logicalID(t, "AWS::Lambda::Function", "IngestFunction"), "Arn"}}
+	chatops := map[string]any{"Fn::GetAtt": []any{s.logicalID(t, "AWS::Lambda::Function", "ChatopsFunction"), "Arn"}}
 	dlq := map[string]any{"Fn::GetAtt": []any{s.logicalID(t, "AWS::SQS::Queue", "DeadLetters"), "Arn"}}
 	id := s.logicalID(t, "AWS::Events::Rule", "ExecutionStatusChanges")
 	p := s.props(id)
@@ -792,19 +795,24 @@ func TestExecutionStatusEventsReachIngest(t *testing.T) {
 	if !reflect.DeepEqual(got, machines) {
 		t.Errorf("stateMachineArn = %v\nwant every Medic machine %v", got, machines)
 	}
-	check(t, "target with retries and DLQ", func() {
+	target := func(fn map[string]any) any {
+		return assertions.Match_ObjectLike(&map[string]any{
+			"Arn": fn, "DeadLetterConfig": map[string]any{"Arn": dlq},
+			"RetryPolicy": map[string]any{"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 7200},
+		})
+	}
+	check(t, "targets with retries and DLQ", func() {
 		s.tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
 			"EventPattern": assertions.Match_ObjectLike(&map[string]any{"source": []any{"aws.states"}}),
-			"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
-				"Arn": ingest, "DeadLetterConfig": map[string]any{"Arn": dlq},
-				"RetryPolicy": map[string]any{"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 7200},
-			})},
+			"Targets":      []any{target(ingest), target(chatops)},
 		})
 	})
-	check(t, "EventBridge may invoke ingest for it", func() {
-		s.tpl.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), map[string]any{
-			"Action": "lambda:InvokeFunction", "Principal": "events.amazonaws.com", "FunctionName": ingest,
-			"SourceArn": map[string]any{"Fn::GetAtt": []any{id, "Arn"}},
+	for name, fn := range map[string]map[string]any{"ingest": ingest, "chatops": chatops} {
+		check(t, "EventBridge may invoke "+name+" for it", func() {
+			s.tpl.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), map[string]any{
+				"Action": "lambda:InvokeFunction", "Principal": "events.amazonaws.com", "FunctionName": fn,
+				"SourceArn": map[string]any{"Fn::GetAtt": []any{id, "Arn"}},
+			})
 		})
-	})
+	}
 }

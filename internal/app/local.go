@@ -224,7 +224,7 @@ func addSlack(cfg LocalConfig, packs *pack.Set, eng *engine.Engine, execs execut
 		return fmt.Errorf("slack is configured but %s could not be read: %w", cfg.ChatopsConfig, err)
 	}
 	sl, err := chatops.NewLocal(chatops.LocalParts{
-		Secrets: cfg.Slack, Config: conf, Packs: packs, Starter: starter, Settings: eng.Settings,
+		Secrets: cfg.Slack, Config: conf, Packs: packs, Engine: eng,
 		Executions: execs, Tokens: tokens, APIURL: cfg.SlackAPIURL, Log: cfg.Log,
 	})
 	if err != nil {

@@ -29,13 +29,11 @@ type Settings struct {
 	StateMachines map[string]string // MEDIC_STATE_MACHINES: {"name": "arn", ...}
 	PollSeconds   int               // MEDIC_POLL_SECONDS
 	KVPrefix      string            // MEDIC_KV_PREFIX: Parameter Store path of the datastore
-	TableName     string            // MEDIC_TABLE_NAME: the DynamoDB table of consolidation state
 }
 
 // SettingsFromEnv reads Settings; a missing or malformed variable is named.
 func SettingsFromEnv(getenv func(string) string) (Settings, error) {
-	s := Settings{PacksDir: getenv("MEDIC_PACKS_DIR"), PollSeconds: 5, KVPrefix: getenv("MEDIC_KV_PREFIX"),
-		TableName: getenv("MEDIC_TABLE_NAME")}
+	s := Settings{PacksDir: getenv("MEDIC_PACKS_DIR"), PollSeconds: 5, KVPrefix: getenv("MEDIC_KV_PREFIX")}
 	if s.KVPrefix == "" {
 		s.KVPrefix = "/medic/kv"
 	}
