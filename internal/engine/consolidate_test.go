@@ -39,7 +39,7 @@ type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) now() time.Time { return c.t }
 
-func consolidatingEngine(t *testing.T, fails int) (*Engine, *flakyStarter, *fakeClock, state.Store) {
+func consolidatingEngine(t testing.TB, fails int) (*Engine, *flakyStarter, *fakeClock, state.Store) {
 	e, _ := newEngine(t)
 	clock := &fakeClock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
 	st := &flakyStarter{recordingStarter: recordingStarter{started: map[string]any{}}, fails: fails}

@@ -32,7 +32,7 @@ type noKV struct{}
 
 func (noKV) Get(string) (string, bool, error) { return "", false, nil }
 
-func newEngine(t *testing.T) (*Engine, *recordingStarter) {
+func newEngine(t testing.TB) (*Engine, *recordingStarter) {
 	packs, err := pack.LoadDir("../../packs")
 	if err != nil {
 		t.Fatal(err)

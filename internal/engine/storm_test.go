@@ -19,54 +19,9 @@ import (
 func TestStormStartsOneRemediationPerInstance(t *testing.T) {
 	e, st, clock, _ := consolidatingEngine(t, 0)
 	ctx := context.Background()
-	const events, instances, workers = 10000, 50, 32
-	deliveries := make([]trigger.Trigger, 0, events)
-	for i := range events {
-		if i%20 == 19 {
-			deliveries = append(deliveries, deliveries[i-10])
-			continue
-		}
-		alarm := diskAlarm(fmt.Sprintf("evt-%05d", i), "ALARM")
-		alarm.Time = clock.t
-		alarm.Payload["instance_id"] = fmt.Sprintf("i-%04d", i%instances)
-		deliveries = append(deliveries, alarm)
-	}
-	var (
-		wg         sync.WaitGroup
-		mu         sync.Mutex
-		started    int
-		duplicates int
-		limited    int
-		failures   []string
-	)
-	next := make(chan trigger.Trigger)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for tr := range next {
-				for _, o := range e.Handle(ctx, tr) {
-					mu.Lock()
-					switch {
-					case o.Error != "":
-						failures = append(failures, o.Error)
-					case o.Execution != "":
-						started++
-					case o.Duplicate:
-						duplicates++
-					case strings.HasPrefix(o.Held, "rate limited"):
-						limited++
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for _, d := range deliveries {
-		next <- d
-	}
-	close(next)
-	wg.Wait()
+	const events, instances = 10000, 50
+	r := feedStorm(ctx, e, stormDeliveries(clock.t, events, instances))
+	started, duplicates, limited, failures := r.started, r.duplicates, r.limited, r.failures
 	if len(failures) > 0 {
 		t.Fatalf("%d failures, first: %s", len(failures), failures[0])
 	}
@@ -94,4 +49,79 @@ func TestStormStartsOneRemediationPerInstance(t *testing.T) {
 	if again, err := e.Flush(ctx); err != nil || len(again) != 0 || len(st.started) != instances {
 		t.Fatalf("a later flush acted again: %+v %v", again, err)
 	}
+}
+
+// stormDeliveries are n disk alarm deliveries for the given number of
+// instances; one in 20 is a redelivery of an earlier one.
+func stormDeliveries(at time.Time, n, instances int) []trigger.Trigger {
+	deliveries := make([]trigger.Trigger, 0, n)
+	for i := range n {
+		if i%20 == 19 {
+			deliveries = append(deliveries, deliveries[i-10])
+			continue
+		}
+		alarm := diskAlarm(fmt.Sprintf("evt-%05d", i), "ALARM")
+		alarm.Time = at
+		alarm.Payload["instance_id"] = fmt.Sprintf("i-%04d", i%instances)
+		deliveries = append(deliveries, alarm)
+	}
+	return deliveries
+}
+
+type stormCounts struct {
+	started, duplicates, limited int
+	failures                     []string
+}
+
+// feedStorm hands the deliveries to Engine.Handle from 32 goroutines.
+func feedStorm(ctx context.Context, e *Engine, deliveries []trigger.Trigger) stormCounts {
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		res stormCounts
+	)
+	next := make(chan trigger.Trigger)
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for tr := range next {
+				for _, o := range e.Handle(ctx, tr) {
+					mu.Lock()
+					switch {
+					case o.Error != "":
+						res.failures = append(res.failures, o.Error)
+					case o.Execution != "":
+						res.started++
+					case o.Duplicate:
+						res.duplicates++
+					case strings.HasPrefix(o.Held, "rate limited"):
+						res.limited++
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, d := range deliveries {
+		next <- d
+	}
+	close(next)
+	wg.Wait()
+	return res
+}
+
+// BenchmarkEngineStorm: the whole path of 10,000 deliveries (rules of the
+// real packs, consolidation on the in-memory store, starts recorded).
+func BenchmarkEngineStorm(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		e, _, clock, _ := consolidatingEngine(b, 0)
+		deliveries := stormDeliveries(clock.t, 10000, 50)
+		b.StartTimer()
+		if r := feedStorm(context.Background(), e, deliveries); len(r.failures) > 0 {
+			b.Fatal(r.failures[0])
+		}
+	}
+	b.ReportMetric(float64(10000*b.N)/b.Elapsed().Seconds(), "events/s")
 }
