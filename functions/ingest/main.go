@@ -16,6 +16,7 @@ import (
 	"github.com/medic-sre/medic/internal/awssfn"
 	"github.com/medic-sre/medic/internal/ingest"
 	"github.com/medic-sre/medic/internal/lambdaenv"
+	"github.com/medic-sre/medic/internal/metrics"
 )
 
 func main() {
@@ -37,5 +38,8 @@ func main() {
 	if err != nil {
 		lambdaenv.Exit(log, "loading packs", err)
 	}
+	// CloudWatch Logs turns these stdout lines into the Medic metrics the
+	// stack's dashboard and alarms use.
+	h.CountWith(&metrics.EMF{Namespace: os.Getenv("MEDIC_METRICS_NAMESPACE"), Out: os.Stdout})
 	lambda.Start(h.Handle)
 }

@@ -8,17 +8,20 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/medic-sre/medic/internal/metrics"
 )
 
 // The metrics Medic's functions emit with the CloudWatch embedded metric
-// format, in namespace "Medic", without dimensions, unit Count.
+// format, in namespace "Medic", without dimensions, unit Count: the names
+// internal/metrics writes.
 const (
-	AlertsReceived        = "AlertsReceived"
-	AlertsDeduplicated    = "AlertsDeduplicated"
-	RemediationsStarted   = "RemediationsStarted"
-	RemediationsSucceeded = "RemediationsSucceeded"
-	RemediationsFailed    = "RemediationsFailed"
-	Escalations           = "Escalations"
+	AlertsReceived        = metrics.AlertsReceived
+	AlertsDeduplicated    = metrics.AlertsDeduplicated
+	RemediationsStarted   = metrics.RemediationsStarted
+	RemediationsSucceeded = metrics.RemediationsSucceeded
+	RemediationsFailed    = metrics.RemediationsFailed
+	Escalations           = metrics.Escalations
 )
 
 // period is the aggregation window of every alarm and graph.

@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/medic-sre/medic/internal/metrics"
 )
 
 // Props configure New.
@@ -30,7 +32,7 @@ type Props struct {
 
 // Names fixed by the stack, documented in docs/deploy.md.
 const (
-	MetricsNamespace  = "Medic"
+	MetricsNamespace  = metrics.Namespace
 	PartitionKey      = "pk"
 	SortKey           = "sk"
 	TTLAttribute      = "expires_at"

@@ -33,11 +33,14 @@ func (c *Consolidator) Bind(ctx context.Context, execution string, lease guard.L
 // execution without a bound lease (started before consolidation, or
 // already finished) is not an error: Finish is safe to call twice.
 func (c *Consolidator) Finish(ctx context.Context, execution string, success bool) error {
-	_, err := c.finish(ctx, execution, success)
+	_, err := c.Ended(ctx, execution, success)
 	return err
 }
 
-func (c *Consolidator) finish(ctx context.Context, execution string, success bool) (bound bool, err error) {
+// Ended is Finish that also reports whether a lease was bound to the
+// execution: whether it was a remediation consolidation granted (not a
+// notification or a run asked for in chat).
+func (c *Consolidator) Ended(ctx context.Context, execution string, success bool) (bound bool, err error) {
 	k := state.Key{PK: pkExecution, SK: execution}
 	it, ok, err := c.State.Get(ctx, k)
 	if err != nil || !ok {
@@ -60,7 +63,7 @@ func (c *Consolidator) finish(ctx context.Context, execution string, success boo
 // also Forget the delivery, so the event source's retry is not taken for
 // a duplicate.
 func (c *Consolidator) Abandon(ctx context.Context, execution string, d Decision) error {
-	bound, err := c.finish(ctx, execution, false)
+	bound, err := c.Ended(ctx, execution, false)
 	if err == nil && !bound && d.Lease != nil {
 		err = c.Release(ctx, *d.Lease, false)
 	}

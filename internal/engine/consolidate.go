@@ -6,6 +6,7 @@ import (
 
 	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/execution"
+	"github.com/medic-sre/medic/internal/metrics"
 	"github.com/medic-sre/medic/internal/rule"
 	"github.com/medic-sre/medic/internal/trigger"
 )
@@ -29,6 +30,9 @@ func (e *Engine) consolidate(ctx context.Context, t trigger.Trigger, matched []r
 			outcomes = append(outcomes, e.logged(t, Outcome{Rule: ev.Rule.Ref, Matched: true, Error: "consolidation: " + err.Error()}))
 		}
 		return outcomes
+	}
+	if obs.Duplicate || obs.IsAlert && !obs.Changed && obs.Count > 1 {
+		e.count(metrics.AlertsDeduplicated) // a redelivery, or a repeat of a firing alert
 	}
 	var outcomes []Outcome
 	failed := false
@@ -157,7 +161,15 @@ func (e *Engine) Finished(ctx context.Context, execution string, succeeded bool)
 	if e.Consolidator == nil {
 		return nil
 	}
-	return e.Consolidator.Finish(ctx, execution, succeeded)
+	remediation, err := e.Consolidator.Ended(ctx, execution, succeeded)
+	switch {
+	case err != nil || !remediation:
+	case succeeded:
+		e.count(metrics.RemediationsSucceeded)
+	default:
+		e.count(metrics.RemediationsFailed)
+	}
+	return err
 }
 
 // escalate tells a human that automation stopped for rule on d.Target.
@@ -176,10 +188,13 @@ func (e *Engine) escalate(ctx context.Context, ruleRef string, t trigger.Trigger
 		Params: map[string]any{"message": msg, "severity": "critical"}, Trigger: t,
 		Origin: []execution.Step{{Kind: "alert", Name: alertName(t), Detail: alertDetail(t)}, {Kind: "guard", Name: d.Target, Detail: d.Reason}},
 	}
-	rec, _, err := e.StartAction(ctx, run)
+	rec, dup, err := e.StartAction(ctx, run)
 	if err != nil {
 		e.log().Error("escalation not sent", "rule", ruleRef, "target", d.Target, "action", ref, "err", err)
 		return ""
+	}
+	if !dup {
+		e.count(metrics.Escalations)
 	}
 	return rec.ID
 }

@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/internal/action"
+	"github.com/medic-sre/medic/internal/alert"
 	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/execution"
 	"github.com/medic-sre/medic/internal/kv"
+	"github.com/medic-sre/medic/internal/metrics"
 	"github.com/medic-sre/medic/internal/pack"
 	"github.com/medic-sre/medic/internal/rule"
 	"github.com/medic-sre/medic/internal/trigger"
@@ -48,6 +50,9 @@ type Engine struct {
 	// EscalationAction tells a human that automation stopped (a circuit
 	// breaker opened); default core.notify with message and severity.
 	EscalationAction string
+	// Metrics counts alerts, remediations and escalations (EMF in Lambda);
+	// nil counts nothing.
+	Metrics metrics.Counter
 }
 
 // Outcome is what happened for one rule and one trigger.
@@ -77,6 +82,9 @@ func (e *Engine) Handle(ctx context.Context, t trigger.Trigger) []Outcome {
 		if ev.Matched {
 			matched = append(matched, ev)
 		}
+	}
+	if alert.IsAlert(t) {
+		e.count(metrics.AlertsReceived)
 	}
 	if e.Consolidator != nil {
 		return e.consolidate(ctx, t, matched)
@@ -114,6 +122,9 @@ func (e *Engine) startRule(ctx context.Context, t trigger.Trigger, ev rule.Evalu
 	_, dup, err := e.StartAction(ctx, Run{Name: name, Rule: ev.Rule.Ref, Action: ev.Rule.Action.Ref, Params: ev.Params, Trigger: t, Origin: steps})
 	if err != nil {
 		return name, false, fmt.Sprintf("rule %s: %v", ev.Rule.Ref, err)
+	}
+	if !dup {
+		e.count(metrics.RemediationsStarted)
 	}
 	return name, dup, ""
 }
@@ -221,6 +232,12 @@ func alertDetail(t trigger.Trigger) string {
 		}
 	}
 	return fmt.Sprintf("%s from %s: %s", t.Type, t.Source, strings.Join(parts, " — "))
+}
+
+func (e *Engine) count(name string) {
+	if e.Metrics != nil {
+		e.Metrics.Add(name, 1)
+	}
 }
 
 func (e *Engine) log() *slog.Logger {

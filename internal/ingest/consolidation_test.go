@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/engine"
 	"github.com/medic-sre/medic/internal/kv"
+	"github.com/medic-sre/medic/internal/metrics"
 	"github.com/medic-sre/medic/internal/state/dynalite"
 	"github.com/medic-sre/medic/internal/state/dynamo"
 	"github.com/medic-sre/medic/internal/state/statetest"
@@ -159,6 +161,8 @@ func TestAlarmIsGroupedThenFlushedThenFinished(t *testing.T) {
 // human through core.notify instead of acted on.
 func TestFailedFixesOpenTheBreakerAndEscalate(t *testing.T) {
 	h, st, clock := consolidating(t)
+	c := &counter{counts: map[string]int{}}
+	h.CountWith(c)
 	incident := func(n int) []engine.Outcome {
 		at := clock.Now()
 		handle(t, h, cpuAlarm(t, "ok-"+string(rune('a'+n)), "OK", at))
@@ -189,10 +193,50 @@ func TestFailedFixesOpenTheBreakerAndEscalate(t *testing.T) {
 	if !escalated || len(st.started) <= before {
 		t.Fatal("no escalation execution started")
 	}
+	if c.counts[metrics.Escalations] == 0 || c.counts[metrics.RemediationsFailed] != c.counts[metrics.RemediationsStarted] {
+		t.Errorf("counts %v", c.counts)
+	}
 	last := st.started[len(st.started)-1]
 	if last.Action != engine.DefaultEscalationAction || last.Params["severity"] != "critical" ||
 		!strings.Contains(last.Params["message"].(string), "A human needs to look") {
 		t.Fatalf("escalation record: %+v", last)
+	}
+}
+
+// counter records what the engine counts.
+type counter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (c *counter) Add(name string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.counts[name] += n
+}
+
+// The Lambda emits the metrics the stack's dashboard and alarms read, as
+// EMF lines; here the counts are checked on the breaker scenario.
+func TestMetricsCountAlertsRemediationsAndEscalations(t *testing.T) {
+	h, _, clock := consolidating(t)
+	c := &counter{counts: map[string]int{}}
+	h.CountWith(c)
+	handle(t, h, cpuAlarm(t, "a-1", "ALARM", clock.Now()))
+	handle(t, h, cpuAlarm(t, "a-1", "ALARM", clock.Now())) // redelivery
+	clock.Advance(31 * time.Second)
+	started := handle(t, h, flushEvent(t)).Flushed
+	for _, o := range started {
+		handle(t, h, statusEvent(t, o.Execution, "FAILED"))
+	}
+	want := map[string]int{metrics.AlertsReceived: 2, metrics.AlertsDeduplicated: 1,
+		metrics.RemediationsStarted: len(started), metrics.RemediationsFailed: len(started)}
+	for name, n := range want {
+		if c.counts[name] != n {
+			t.Errorf("%s = %d, want %d (all: %v)", name, c.counts[name], n, c.counts)
+		}
+	}
+	if len(started) == 0 || c.counts[metrics.RemediationsSucceeded] != 0 || c.counts[metrics.Escalations] != 0 {
+		t.Errorf("counts %v", c.counts)
 	}
 }
 

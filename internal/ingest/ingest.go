@@ -17,6 +17,7 @@ import (
 	"github.com/medic-sre/medic/internal/engine"
 	"github.com/medic-sre/medic/internal/intake"
 	"github.com/medic-sre/medic/internal/kv"
+	"github.com/medic-sre/medic/internal/metrics"
 	"github.com/medic-sre/medic/internal/pack"
 	"github.com/medic-sre/medic/internal/rule"
 	"github.com/medic-sre/medic/internal/sensor"
@@ -81,6 +82,10 @@ func New(s Settings, starter engine.Starter, datastore kv.Reader, consolidation 
 	}
 	return &Handler{engine: e, log: log}, nil
 }
+
+// CountWith sends the engine's counts (alerts, remediations, escalations)
+// to c: EMF lines on stdout in the Lambda.
+func (h *Handler) CountWith(c metrics.Counter) { h.engine.Metrics = c }
 
 // Response is what one invocation did: the triggers of an alert event,
 // the group actions of a flush, or the execution whose end was recorded.
