@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/medic-sre/medic/internal/alert"
@@ -38,6 +37,8 @@ type Decision struct {
 	// claim is the group action this decision took, so Abandon can give
 	// it back; empty for triggers that are not alerts.
 	claim groupClaim
+	// later: the guard's refusal only lasts a while (guard.Verdict.Later).
+	later bool
 }
 
 // groupClaim names one claimed action of a group.
@@ -155,7 +156,7 @@ func (c *Consolidator) guarded(ctx context.Context, cfg Config, d Decision) (Dec
 	if err != nil {
 		return d, err
 	}
-	d.Act, d.Escalate, d.Lease = v.OK, v.Escalate, lease
+	d.Act, d.Escalate, d.Lease, d.later = v.OK, v.Escalate, lease, v.Later
 	d.Reason = v.Reason
 	if v.OK {
 		d.Reason = "act on " + d.Target
@@ -169,7 +170,7 @@ func (c *Consolidator) guarded(ctx context.Context, cfg Config, d Decision) (Dec
 // rate limit is worked through rather than dropped. An open breaker is
 // not deferred: it escalates, and the group waits for its repeat_interval.
 func deferred(d Decision) bool {
-	return !d.Act && (strings.HasPrefix(d.Reason, "target busy") || strings.HasPrefix(d.Reason, "rate limited"))
+	return !d.Act && d.later
 }
 
 func targetOf(cfg Config, labels map[string]string, fallback string) string {

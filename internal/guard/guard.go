@@ -81,6 +81,9 @@ type Verdict struct {
 	OK       bool   `json:"ok"`
 	Reason   string `json:"reason,omitempty"`
 	Escalate bool   `json:"escalate,omitempty"`
+	// Later: the refusal only lasts a while (the target is busy, a rate
+	// limit's window is full); the same run may be granted later.
+	Later bool `json:"later,omitempty"`
 }
 
 // Lease is a granted run. Pass it to Release when the run ends.
@@ -197,7 +200,7 @@ func (g *Guard) takeLease(ctx context.Context, rule, target string, lim Limits, 
 				reason = fmt.Sprintf("target busy: %s is being remediated by %s since %s", target, holder.Rule, holder.Acquired.Format(time.RFC3339))
 			}
 		}
-		return nil, &Verdict{Reason: reason}, nil
+		return nil, &Verdict{Reason: reason, Later: true}, nil
 	}
 	if err != nil {
 		return nil, nil, err
@@ -240,7 +243,7 @@ func (g *Guard) recordRun(ctx context.Context, k state.Key, id string, now time.
 		if perTarget {
 			verdict = log.check(now, lim)
 		} else if lim.RatePerRule > 0 && log.count(now.Add(-lim.RateWindow), "") >= lim.RatePerRule {
-			verdict = Verdict{Reason: fmt.Sprintf("rate limited: %d runs of this rule in %s (limit %d)", lim.RatePerRule, lim.RateWindow, lim.RatePerRule)}
+			verdict = Verdict{Later: true, Reason: fmt.Sprintf("rate limited: %d runs of this rule in %s (limit %d)", lim.RatePerRule, lim.RateWindow, lim.RatePerRule)}
 		}
 		if verdict.OK {
 			log.Runs = append(log.Runs, run{ID: id, At: now, Outcome: running})
@@ -265,7 +268,7 @@ func (l *runLog) check(now time.Time, lim Limits) Verdict {
 	}
 	if lim.RatePerTarget > 0 {
 		if n := l.count(now.Add(-lim.RateWindow), ""); n >= lim.RatePerTarget {
-			return Verdict{Reason: fmt.Sprintf("rate limited: %d runs on this target in %s (limit %d)", n, lim.RateWindow, lim.RatePerTarget)}
+			return Verdict{Later: true, Reason: fmt.Sprintf("rate limited: %d runs on this target in %s (limit %d)", n, lim.RateWindow, lim.RatePerTarget)}
 		}
 	}
 	return Verdict{OK: true}

@@ -30,7 +30,7 @@ func TestOneRunPerTargetAndLeaseTTL(t *testing.T) {
 		t.Fatalf("first acquire: %+v %v", v, err)
 	}
 	_, v, _ = g.Acquire(ctx, "linux.restart_service", "i-1", lim)
-	if v.OK || !strings.Contains(v.Reason, "target busy: i-1 is being remediated by linux.free_disk") {
+	if v.OK || !v.Later || !strings.Contains(v.Reason, "target busy: i-1 is being remediated by linux.free_disk") {
 		t.Fatalf("second acquire on a busy target: %+v", v)
 	}
 	if _, v, _ := g.Acquire(ctx, "linux.free_disk", "i-2", lim); !v.OK {
@@ -98,13 +98,13 @@ func TestRateLimits(t *testing.T) {
 	if !run("a").OK || !run("a").OK {
 		t.Fatal("runs under the limit refused")
 	}
-	if v := run("a"); v.OK || v.Escalate || !strings.Contains(v.Reason, "rate limited: 2 runs on this target") {
+	if v := run("a"); v.OK || v.Escalate || !v.Later || !strings.Contains(v.Reason, "rate limited: 2 runs on this target") {
 		t.Fatalf("third run on a: %+v", v)
 	}
 	if !run("b").OK {
 		t.Fatal("per-target limit leaked to another target")
 	}
-	if v := run("c"); v.OK || !strings.Contains(v.Reason, "runs of this rule") {
+	if v := run("c"); v.OK || !v.Later || !strings.Contains(v.Reason, "runs of this rule") {
 		t.Fatalf("fourth run of the rule: %+v", v)
 	}
 	// The refused rule-level run left no trace on c and freed its lease.
@@ -134,7 +134,7 @@ func TestBreakerOpensOnFailuresAndHalfOpens(t *testing.T) {
 	clock.Advance(time.Minute)
 	fail()
 	v := fail()
-	if v.OK || !v.Escalate || !strings.Contains(v.Reason, "circuit open") || !strings.Contains(v.Reason, "2 failed remediations") {
+	if v.OK || !v.Escalate || v.Later || !strings.Contains(v.Reason, "circuit open") || !strings.Contains(v.Reason, "2 failed remediations") {
 		t.Fatalf("after 2 failures: %+v", v)
 	}
 	if b, _ := g.Status(ctx, "r", "i-1", lim); !b.Open {
