@@ -101,24 +101,25 @@ func runName(ref string, now time.Time) string {
 	return engine.ExecutionName("run."+ref, now.Format(time.RFC3339Nano))
 }
 
-// errUsage marks errors in what was asked (exit 2) rather than in running it.
-var errUsage = errors.New("usage")
+// usageError is a refusal of what was asked (exit 2): an unknown action or
+// bad parameters, before anything started.
+type usageError struct{ error }
 
 // start resolves and starts the action through the engine, as a rule's
 // match would be.
 func start(ctx context.Context, e *engine.Engine, ref string, given map[string]any) (*execution.Record, error) {
 	if _, ok := e.Packs.Action(ref); !ok {
-		return nil, fmt.Errorf("%w: action %q not found (try `medic pack validate` to list problems)", errUsage, ref)
+		return nil, usageError{fmt.Errorf("action %q not found (try `medic pack validate` to list problems)", ref)}
 	}
 	rec, _, err := e.StartAction(ctx, engine.Run{Name: runName(ref, time.Now()), Action: ref, Params: given})
 	if err != nil && rec == nil {
-		err = fmt.Errorf("%w: %v", errUsage, err) // refused before starting: the parameters
+		return nil, usageError{err} // refused before starting: the parameters
 	}
 	return rec, err
 }
 
 func exitCode(err error) int {
-	if errors.Is(err, errUsage) {
+	if errors.As(err, new(usageError)) {
 		return 2
 	}
 	return 1
@@ -132,7 +133,7 @@ func runLocally(ctx context.Context, rf runFlags, ref string, given map[string]a
 	}
 	rec, err := start(ctx, local.Engine, ref, given)
 	if err != nil {
-		fmt.Fprintln(stderr, "medic run:", strings.TrimPrefix(err.Error(), "usage: "))
+		fmt.Fprintln(stderr, "medic run:", err)
 		return exitCode(err)
 	}
 	local.Starter.Wait() // the console prints the timeline as it happens
@@ -177,7 +178,7 @@ func runInAWS(ctx context.Context, rf runFlags, ref string, given map[string]any
 		Settings: action.Settings{PollSeconds: rf.awsPollSecs, OutputS3Bucket: rf.outputS3, CloudWatchLogGroup: rf.outputLogs}}
 	rec, err := start(ctx, e, ref, given)
 	if err != nil {
-		fmt.Fprintln(stderr, "medic run:", strings.TrimPrefix(err.Error(), "usage: "))
+		fmt.Fprintln(stderr, "medic run:", err)
 		return exitCode(err)
 	}
 	arn := starter.arn

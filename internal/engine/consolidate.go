@@ -186,7 +186,7 @@ func (e *Engine) escalate(ctx context.Context, ruleRef string, t trigger.Trigger
 	run := Run{
 		Name: ExecutionName("escalate."+ruleRef, d.Target+"\x00"+d.Reason), Rule: ruleRef, Action: ref,
 		Params: map[string]any{"message": msg, "severity": "critical"}, Trigger: t,
-		Origin: []execution.Step{{Kind: "alert", Name: alertName(t), Detail: alertDetail(t)}, {Kind: "guard", Name: d.Target, Detail: d.Reason}},
+		Origin: []execution.Step{alertStep(t), {Kind: "guard", Name: d.Target, Detail: d.Reason}},
 	}
 	rec, dup, err := e.StartAction(ctx, run)
 	if err != nil {

@@ -115,10 +115,7 @@ func (e *Engine) logged(t trigger.Trigger, out Outcome) Outcome {
 
 // startRule starts the action of a matched rule as execution name.
 func (e *Engine) startRule(ctx context.Context, t trigger.Trigger, ev rule.Evaluation, name string, origin ...execution.Step) (id string, duplicate bool, errText string) {
-	steps := append([]execution.Step{
-		{Kind: "alert", Name: alertName(t), Detail: alertDetail(t)},
-		{Kind: "rule", Name: ev.Rule.Ref, Detail: "matched"},
-	}, origin...)
+	steps := append([]execution.Step{alertStep(t), {Kind: "rule", Name: ev.Rule.Ref, Detail: "matched"}}, origin...)
 	_, dup, err := e.StartAction(ctx, Run{Name: name, Rule: ev.Rule.Ref, Action: ev.Rule.Action.Ref, Params: ev.Params, Trigger: t, Origin: steps})
 	if err != nil {
 		return name, false, fmt.Sprintf("rule %s: %v", ev.Rule.Ref, err)
@@ -222,6 +219,11 @@ func alertName(t trigger.Trigger) string {
 		}
 	}
 	return t.Type
+}
+
+// alertStep is the first step of a timeline: the alert that led to it.
+func alertStep(t trigger.Trigger) execution.Step {
+	return execution.Step{Kind: "alert", Name: alertName(t), Detail: alertDetail(t)}
 }
 
 func alertDetail(t trigger.Trigger) string {
