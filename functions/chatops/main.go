@@ -15,23 +15,11 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	cfg, log, err := lambdaenv.Load(ctx)
+	env := lambdaenv.LoadSlack(context.Background())
+	sfnClient, lambdaClient := lambdaapp.Clients(env.Config)
+	app, err := lambdaapp.FromEnv(os.Getenv, lambdaapp.Parts{Secrets: env.Secrets, State: env.Table, SFN: sfnClient, Lambda: lambdaClient, Log: env.Log})
 	if err != nil {
-		lambdaenv.Exit(log, "aws config", err)
-	}
-	sec, err := lambdaenv.SlackSecrets(ctx, cfg, os.Getenv)
-	if err != nil {
-		lambdaenv.Exit(log, "slack secrets", err)
-	}
-	table, err := lambdaenv.Table(cfg, os.Getenv)
-	if err != nil {
-		lambdaenv.Exit(log, "state table", err)
-	}
-	sfnClient, lambdaClient := lambdaapp.Clients(cfg)
-	app, err := lambdaapp.FromEnv(os.Getenv, lambdaapp.Parts{Secrets: sec, State: table, SFN: sfnClient, Lambda: lambdaClient, Log: log})
-	if err != nil {
-		lambdaenv.Exit(log, "chatops setup", err)
+		lambdaenv.Exit(env.Log, "chatops setup", err)
 	}
 	lambda.Start(app.Invoke)
 }

@@ -17,20 +17,8 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	cfg, log, err := lambdaenv.Load(ctx)
-	if err != nil {
-		lambdaenv.Exit(log, "aws config", err)
-	}
-	sec, err := lambdaenv.SlackSecrets(ctx, cfg, os.Getenv)
-	if err != nil {
-		lambdaenv.Exit(log, "slack secrets", err)
-	}
-	table, err := lambdaenv.Table(cfg, os.Getenv)
-	if err != nil {
-		lambdaenv.Exit(log, "state table", err)
-	}
-	n := &notify.Notifier{API: slack.New(sec.BotToken.Reveal()), Channel: os.Getenv("MEDIC_SLACK_CHANNEL"),
-		Threads: notify.StateThreads{State: table}, Log: log}
+	env := lambdaenv.LoadSlack(context.Background())
+	n := &notify.Notifier{API: slack.New(env.Secrets.BotToken.Reveal()), Channel: os.Getenv("MEDIC_SLACK_CHANNEL"),
+		Threads: notify.StateThreads{State: env.Table}, Log: env.Log}
 	lambda.Start(n.Notify)
 }

@@ -51,6 +51,34 @@ func Table(cfg aws.Config, getenv func(string) string) (state.Store, error) {
 	return dynamo.New(dynamodb.NewFromConfig(cfg), name, nil), nil
 }
 
+// Slack is what the Slack-facing functions (chatops, notify) are wired
+// from: the AWS configuration, the logger, the Slack secrets and the
+// state table they share threads and approvals in.
+type Slack struct {
+	Config  aws.Config
+	Log     *slog.Logger
+	Secrets secrets.Slack
+	Table   state.Store
+}
+
+// LoadSlack loads all of Slack, or ends the process naming what failed
+// (see Exit).
+func LoadSlack(ctx context.Context) Slack {
+	cfg, log, err := Load(ctx)
+	if err != nil {
+		Exit(log, "aws config", err)
+	}
+	sec, err := SlackSecrets(ctx, cfg, os.Getenv)
+	if err != nil {
+		Exit(log, "slack secrets", err)
+	}
+	table, err := Table(cfg, os.Getenv)
+	if err != nil {
+		Exit(log, "state table", err)
+	}
+	return Slack{Config: cfg, Log: log, Secrets: sec, Table: table}
+}
+
 // Exit logs a setup failure and ends the process: a Lambda that cannot
 // wire itself should fail its init, visibly, rather than serve badly.
 func Exit(log *slog.Logger, what string, err error) {
