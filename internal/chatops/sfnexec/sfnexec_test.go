@@ -1,21 +1,16 @@
 package sfnexec
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/medic-sre/medic/internal/awsfake"
 	"github.com/medic-sre/medic/internal/execution"
 )
 
@@ -34,77 +29,54 @@ func (e fakeExecution) arn() string {
 	return strings.Replace(e.Machine, ":stateMachine:", ":execution:", 1) + ":" + e.Name
 }
 
-// fakeSFN speaks the Step Functions JSON 1.0 protocol for the three calls.
-type fakeSFN struct {
-	t     *testing.T
-	execs []fakeExecution
-	mu    sync.Mutex
-	calls []string
-}
-
-func (f *fakeSFN) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	target := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions.")
-	f.mu.Lock()
-	f.calls = append(f.calls, target)
-	f.mu.Unlock()
-	var in map[string]any
-	body, _ := io.ReadAll(r.Body)
-	if err := json.Unmarshal(body, &in); err != nil {
-		f.t.Errorf("%s body %s: %v", target, body, err)
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	find := func() (fakeExecution, bool) {
-		for _, e := range f.execs {
+// newReader serves execs over the Step Functions JSON protocol
+// (internal/awsfake) for the three calls the reader makes.
+func newReader(t *testing.T, execs ...fakeExecution) (*Reader, *awsfake.Server) {
+	find := func(in map[string]any) (fakeExecution, error) {
+		for _, e := range execs {
 			if e.arn() == in["executionArn"] {
-				return e, true
+				return e, nil
 			}
 		}
-		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprintf(w, `{"__type":"ExecutionDoesNotExist","message":"Execution Does Not Exist: '%s'"}`, in["executionArn"])
-		return fakeExecution{}, false
+		return fakeExecution{}, &awsfake.Error{Status: http.StatusBadRequest, Type: "ExecutionDoesNotExist",
+			Message: fmt.Sprintf("Execution Does Not Exist: '%s'", in["executionArn"])}
 	}
-	switch target {
-	case "ListExecutions":
-		var items []map[string]any
-		for _, e := range f.execs {
-			if e.Machine == in["stateMachineArn"] {
-				items = append(items, map[string]any{"executionArn": e.arn(), "stateMachineArn": e.Machine, "name": e.Name, "status": e.Status, "startDate": e.Start})
+	srv := awsfake.New(t, awsfake.StepFunctions).
+		Handle("ListExecutions", func(in map[string]any) (any, error) {
+			var items []map[string]any
+			for _, e := range execs {
+				if e.Machine == in["stateMachineArn"] {
+					items = append(items, map[string]any{"executionArn": e.arn(), "stateMachineArn": e.Machine, "name": e.Name, "status": e.Status, "startDate": e.Start})
+				}
 			}
-		}
-		json.NewEncoder(w).Encode(map[string]any{"executions": items})
-	case "DescribeExecution":
-		e, ok := find()
-		if !ok {
-			return
-		}
-		out := map[string]any{"executionArn": e.arn(), "stateMachineArn": e.Machine, "name": e.Name, "status": e.Status, "startDate": e.Start, "input": e.Input}
-		if e.Stop != 0 {
-			out["stopDate"] = e.Stop
-		}
-		if e.Output != "" {
-			out["output"] = e.Output
-		}
-		if e.Error != "" {
-			out["error"], out["cause"] = e.Error, "verification failed"
-		}
-		json.NewEncoder(w).Encode(out)
-	case "GetExecutionHistory":
-		if e, ok := find(); ok {
-			json.NewEncoder(w).Encode(map[string]any{"events": e.History})
-		}
-	default:
-		f.t.Errorf("unexpected call %s", target)
-		w.WriteHeader(http.StatusBadRequest)
-	}
-}
-
-func newReader(t *testing.T, execs ...fakeExecution) (*Reader, *fakeSFN) {
-	f := &fakeSFN{t: t, execs: execs}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	client := sfn.New(sfn.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
-	return &Reader{API: client, Machines: map[string]string{"run-command": machineRun, "remediate": machineRem}}, f
+			return map[string]any{"executions": items}, nil
+		}).
+		Handle("DescribeExecution", func(in map[string]any) (any, error) {
+			e, err := find(in)
+			if err != nil {
+				return nil, err
+			}
+			out := map[string]any{"executionArn": e.arn(), "stateMachineArn": e.Machine, "name": e.Name, "status": e.Status, "startDate": e.Start, "input": e.Input}
+			if e.Stop != 0 {
+				out["stopDate"] = e.Stop
+			}
+			if e.Output != "" {
+				out["output"] = e.Output
+			}
+			if e.Error != "" {
+				out["error"], out["cause"] = e.Error, "verification failed"
+			}
+			return out, nil
+		}).
+		Handle("GetExecutionHistory", func(in map[string]any) (any, error) {
+			e, err := find(in)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"events": e.History}, nil
+		})
+	client := sfn.NewFromConfig(srv.Config())
+	return &Reader{API: client, Machines: map[string]string{"run-command": machineRun, "remediate": machineRem}}, srv
 }
 
 var t0 = float64(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).Unix())
@@ -166,8 +138,8 @@ func TestListIsNewestFirstAcrossMachines(t *testing.T) {
 	if len(recs) != 2 || recs[0].ID != "linux-disk-bbb" || recs[1].ID != "chatops-ops-restart-aaa" || recs[1].Action != "ops.restart" {
 		t.Fatalf("list = %+v", recs)
 	}
-	if n := strings.Count(strings.Join(f.calls, " "), "DescribeExecution"); n != 2 {
-		t.Fatalf("described %d executions, want only the 2 listed: %v", n, f.calls)
+	if n := f.Calls("DescribeExecution"); n != 2 {
+		t.Fatalf("described %d executions, want only the 2 listed", n)
 	}
 }
 
