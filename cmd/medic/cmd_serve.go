@@ -16,6 +16,7 @@ import (
 
 	"github.com/medic-sre/medic/internal/app"
 	"github.com/medic-sre/medic/internal/demo"
+	"github.com/medic-sre/medic/internal/server/apitoken"
 	"github.com/medic-sre/medic/internal/slack/secrets"
 )
 
@@ -79,6 +80,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	srv := &http.Server{Handler: local.Server.Routes(), ReadHeaderTimeout: 10 * time.Second}
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "medic serving on %s (POST %s/v1/events); packs: %s\n", base, base, lf.packs)
+	fmt.Fprintf(stdout, "read and control endpoints need the API token in %s (Authorization: Bearer …)\n", apitoken.Path(lf.state))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -95,7 +97,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	go func() { _ = local.RunConsolidation(ctx) }()
 	if *playDemo {
 		go func() {
-			if err := demo.DefaultScene(".", stdout).Play(base, 2*time.Minute); err != nil {
+			scene := demo.DefaultScene(".", stdout)
+			scene.APIToken = local.Server.APIToken
+			if err := scene.Play(base, 2*time.Minute); err != nil {
 				fmt.Fprintln(stderr, "demo failed:", err)
 			}
 		}()
@@ -137,6 +141,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	go func() { _ = local.RunConsolidation(ctx) }()
 	scene := demo.DefaultScene(".", stdout)
 	scene.Dir = *dir
+	scene.APIToken = local.Server.APIToken
 	if err := scene.Play("http://"+ln.Addr().String(), 2*time.Minute); err != nil {
 		fmt.Fprintln(stderr, "medic demo:", err)
 		return 1

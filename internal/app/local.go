@@ -5,9 +5,12 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 
@@ -24,6 +27,7 @@ import (
 	"github.com/medic-sre/medic/internal/pack"
 	"github.com/medic-sre/medic/internal/rule"
 	"github.com/medic-sre/medic/internal/server"
+	"github.com/medic-sre/medic/internal/server/apitoken"
 	"github.com/medic-sre/medic/internal/slack/secrets"
 	"github.com/medic-sre/medic/internal/state"
 	"github.com/medic-sre/medic/internal/workflow"
@@ -97,7 +101,11 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	console := &console{out: cfg.Out}
+	apiToken, err := apitoken.Ensure(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	console := &console{out: cfg.Out, tokenFile: apitoken.Path(cfg.StateDir)}
 	// The engine is told when an execution ends, to free its target and
 	// feed the circuit breaker; it is built after the starter it uses.
 	var eng *engine.Engine
@@ -108,6 +116,7 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		}
 	}
 	tokens := asl.NewTokenHub()
+	tasks := server.NewTaskBoard(tokens)
 	functions := map[string]localtask.Function{
 		NotifyFunction:           console.notify,
 		httpfn.FunctionName:      (&httpfn.Handler{}).Invoke,
@@ -115,7 +124,7 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	}
 	starter := &workflow.LocalStarter{
 		Library: lib,
-		Tasks:   &localtask.Handler{SSM: &localtask.SSM{Dir: cfg.WorkDir}, Fleet: fleet, Functions: functions},
+		Tasks:   tasks.Watch(&localtask.Handler{SSM: &localtask.SSM{Dir: cfg.WorkDir}, Fleet: fleet, Functions: functions}),
 		Store:   execs,
 		Tokens:  tokens,
 		Clock:   cfg.Clock,
@@ -133,11 +142,13 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		Log:          cfg.Log,
 		Consolidator: &dispatch.Consolidator{State: st, Inhibit: packs.InhibitRules()},
 	}
-	srv := &server.Server{Engine: eng, Executions: execs, Tokens: tokens, Log: cfg.Log}
+	srv := &server.Server{Engine: eng, Executions: execs, Tasks: tasks, APIToken: apiToken, Log: cfg.Log}
 	if !cfg.Slack.BotToken.Empty() || !cfg.Slack.SigningSecret.Empty() {
 		if err := addSlack(cfg, packs, eng, execs, tokens, starter, functions, srv); err != nil {
 			return nil, err
 		}
+	} else if srv.Approvers, err = httpApprovers(cfg.ChatopsConfig); err != nil {
+		return nil, err
 	}
 	return &Local{
 		Engine:     eng,
@@ -154,8 +165,9 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 // console prints timelines as executions progress: the local stand-in for
 // the Slack thread.
 type console struct {
-	mu  sync.Mutex
-	out io.Writer
+	mu        sync.Mutex
+	out       io.Writer
+	tokenFile string // the API token the approval hint sends
 }
 
 func (c *console) step(rec *execution.Record, s execution.Step) {
@@ -207,9 +219,10 @@ func (c *console) approval(_ context.Context, payload any) (any, error) {
 	if c.out != nil {
 		c.mu.Lock()
 		fmt.Fprintf(c.out, "   approval needed for %v on execution %v\n"+
-			"     approve: curl -XPOST localhost:8080/v1/tasks/%v/success -d '{\"approved\":true,\"by\":\"you\"}'\n"+
-			"     reject:  curl -XPOST localhost:8080/v1/tasks/%v/failure -d '{\"error\":\"Medic.Rejected\",\"cause\":\"rejected\"}'\n",
-			p["action"], p["execution"], p["token"], p["token"])
+			"     approve: curl -XPOST -H \"Authorization: Bearer $(cat %s)\" localhost:8080/v1/tasks/%v/success\n"+
+			"     reject:  curl -XPOST -H \"Authorization: Bearer $(cat %s)\" localhost:8080/v1/tasks/%v/failure -d '{\"comment\":\"why\"}'\n"+
+			"     (with a chatops config, name an approver it allows: -H 'X-Medic-User: U…')\n",
+			p["action"], p["execution"], c.tokenFile, p["token"], c.tokenFile, p["token"])
 		c.mu.Unlock()
 	}
 	return map[string]any{"posted": "console"}, nil
@@ -237,5 +250,23 @@ func addSlack(cfg LocalConfig, packs *pack.Set, eng *engine.Engine, execs execut
 	functions[NotifyFunction] = sl.Notifier.Notify
 	functions[chatops.ApprovalFunction] = sl.Approvals.Request
 	srv.Slack = sl.Handler.Routes()
+	srv.Approvers = sl.Approvals
 	return nil
+}
+
+// httpApprovers holds approvals over HTTP to chatops.yaml's grants when
+// the file exists, even with Slack off; without it (nil) only the local
+// operator approves.
+func httpApprovers(file string) (server.ApprovalGrants, error) {
+	if file == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	conf, err := access.Load(file)
+	if err != nil {
+		return nil, fmt.Errorf("approvals over HTTP follow %s, which could not be read: %w", file, err)
+	}
+	return &chatops.Approvals{Access: conf}, nil
 }

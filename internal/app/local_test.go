@@ -45,6 +45,7 @@ func TestDemoSceneHealsTheDisk(t *testing.T) {
 	local, url := newLocal(t, &out)
 	scene := demo.DefaultScene(repo, &out)
 	scene.Dir = filepath.Join(t.TempDir(), "scratch")
+	scene.APIToken = local.Server.APIToken
 	if err := scene.Play(url, time.Minute); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -73,6 +74,7 @@ func TestRedeliveryStartsNothingNew(t *testing.T) {
 	local, url := newLocal(t, &out)
 	scene := demo.DefaultScene(repo, &out)
 	scene.Dir = filepath.Join(t.TempDir(), "scratch")
+	scene.APIToken = local.Server.APIToken
 	if err := scene.Play(url, time.Minute); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}

@@ -38,6 +38,7 @@ func TestServeWithSlack(t *testing.T) {
 	srv := httptestServer(t, local)
 	scene := demo.DefaultScene(repo, &out)
 	scene.Dir = filepath.Join(t.TempDir(), "scratch")
+	scene.APIToken = local.Server.APIToken
 	if err := scene.Play(srv, time.Minute); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}

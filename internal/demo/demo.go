@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,8 +33,12 @@ type Scene struct {
 	// At is when the alarm fires: a CloudWatch alarm's state carries the
 	// time of the change, and an alert's status only moves forward in
 	// time, so each scene's alarm must be newer than the last scene's OK.
-	At  time.Time
-	Out io.Writer
+	At time.Time
+	// APIToken is sent to read executions back: `medic serve` keeps its
+	// read endpoints behind it (the alert itself is posted without, as
+	// any sender's).
+	APIToken string
+	Out      io.Writer
 }
 
 // DefaultScene matches packs/linux and events/local/disk-full-alarm.json.
@@ -174,7 +179,7 @@ func (s Scene) Play(baseURL string, timeout time.Duration) error {
 		return err
 	}
 	for _, id := range ids {
-		rec, err := waitFor(baseURL, id, timeout)
+		rec, err := s.waitFor(baseURL, id, timeout)
 		if err != nil {
 			return err
 		}
@@ -222,7 +227,7 @@ func (s Scene) alert(baseURL string, timeout time.Duration) ([]string, error) {
 			ids = append(ids, o.Execution)
 		case strings.HasPrefix(o.Held, "grouped into"):
 			s.say("held:    %s", o.Held)
-			id, err := waitForTrigger(baseURL, o.Rule, s.EventID, timeout)
+			id, err := s.waitForTrigger(baseURL, o.Rule, s.EventID, timeout)
 			if err != nil {
 				return nil, err
 			}
@@ -263,17 +268,11 @@ func post(baseURL string, body []byte) ([]outcome, error) {
 
 // waitForTrigger finds the execution a group flush started for rule with
 // the alert delivered as triggerID.
-func waitForTrigger(baseURL, rule, triggerID string, timeout time.Duration) (string, error) {
+func (s Scene) waitForTrigger(baseURL, rule, triggerID string, timeout time.Duration) (string, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		resp, err := http.Get(baseURL + "/v1/executions")
-		if err != nil {
-			return "", err
-		}
 		var recs []execution.Record
-		err = json.NewDecoder(resp.Body).Decode(&recs)
-		resp.Body.Close()
-		if err != nil {
+		if err := s.get(baseURL+"/v1/executions", &recs); err != nil {
 			return "", err
 		}
 		for _, r := range recs {
@@ -288,15 +287,15 @@ func waitForTrigger(baseURL, rule, triggerID string, timeout time.Duration) (str
 	}
 }
 
-func waitFor(baseURL, id string, timeout time.Duration) (*execution.Record, error) {
+func (s Scene) waitFor(baseURL, id string, timeout time.Duration) (*execution.Record, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		rec, err := fetch(baseURL, id)
-		if err != nil {
-			return nil, err
+		var rec execution.Record
+		if err := s.get(baseURL+"/v1/executions/"+url.PathEscape(id), &rec); err != nil {
+			return nil, fmt.Errorf("execution %s: %w", id, err)
 		}
 		if rec.Status.Done() {
-			return rec, nil
+			return &rec, nil
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("execution %s still %s after %s", id, rec.Status, timeout)
@@ -305,17 +304,23 @@ func waitFor(baseURL, id string, timeout time.Duration) (*execution.Record, erro
 	}
 }
 
-func fetch(baseURL, id string) (*execution.Record, error) {
-	resp, err := http.Get(baseURL + "/v1/executions/" + id)
+// get reads one of Medic's read endpoints, with the API token, into v.
+func (s Scene) get(target string, v any) error {
+	req, err := http.NewRequest(http.MethodGet, target, nil)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.APIToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("execution %s: %s", id, resp.Status)
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(raw)))
 	}
-	var rec execution.Record
-	return &rec, json.NewDecoder(resp.Body).Decode(&rec)
+	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 func (s Scene) say(format string, args ...any) {

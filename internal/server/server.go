@@ -20,21 +20,31 @@ import (
 type Server struct {
 	Engine     intake.Handler
 	Executions execution.Store
-	Tokens     TaskTokens
+	// Tasks, when set, serves the task endpoints over its tokens.
+	Tasks *TaskBoard
 	// Slack, when set, serves /slack/commands, /slack/interactions and
 	// /slack/counters (the chatops handler).
 	Slack http.Handler
-	Log   *slog.Logger
+	// APIToken is the local API token every read and control endpoint
+	// requires (Authorization: Bearer …); empty closes them all.
+	APIToken string
+	// Approvers decides who may approve over HTTP (the chatops grants);
+	// nil: only the local operator, the API token's holder.
+	Approvers ApprovalGrants
+	Log       *slog.Logger
 }
 
-// Routes returns the handler:
+// Routes returns the handler. Alert senders and Slack have their own
+// doors; everything that reads state or controls executions requires the
+// API token:
 //
 //	POST /v1/events          any supported shape, detected from the body
 //	POST /v1/events/{kind}   cloudwatch | alertmanager
 //	POST /v1/webhooks/{path...}  generic JSON webhook (core.st2.webhook)
-//	GET  /v1/executions      list
-//	GET  /v1/executions/{id} one, with its timeline
-//	GET  /v1/tasks, POST /v1/tasks/{token}/{success|failure}  approvals and callbacks
+//	GET  /v1/executions      list                                    (token)
+//	GET  /v1/executions/{id} one, with its timeline                  (token)
+//	GET  /v1/tasks, POST /v1/tasks/{token}/{success|failure}          (token)
+//	POST /slack/…            Slack's signature; anything else under /slack/ (token)
 //	GET  /healthz
 func (s *Server) Routes() http.Handler {
 	mux := http.NewServeMux()
@@ -43,13 +53,13 @@ func (s *Server) Routes() http.Handler {
 		s.events(r.PathValue("kind"))(w, r)
 	})
 	mux.HandleFunc("POST /v1/webhooks/{path...}", s.events("webhook"))
-	mux.HandleFunc("GET /v1/executions", s.listExecutions)
-	mux.HandleFunc("GET /v1/executions/{id}", s.getExecution)
-	if s.Tokens != nil {
+	mux.Handle("GET /v1/executions", s.authorisedFunc(s.listExecutions))
+	mux.Handle("GET /v1/executions/{id}", s.authorisedFunc(s.getExecution))
+	if s.Tasks != nil {
 		s.taskRoutes(mux)
 	}
 	if s.Slack != nil {
-		mux.Handle("/slack/", s.Slack)
+		mux.Handle("/slack/", s.slackRoutes())
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	return mux
@@ -99,6 +109,13 @@ func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, rec)
 	}
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
 }
 
 func (s *Server) fail(w http.ResponseWriter, code int, err error) {

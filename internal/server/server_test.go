@@ -39,7 +39,7 @@ func newServer(t *testing.T) (*httptest.Server, *seen, execution.Store) {
 		t.Fatal(err)
 	}
 	h := &seen{}
-	srv := httptest.NewServer((&Server{Engine: h, Executions: store, Log: slog.New(slog.DiscardHandler)}).Routes())
+	srv := httptest.NewServer((&Server{Engine: h, Executions: store, APIToken: testToken, Log: slog.New(slog.DiscardHandler)}).Routes())
 	t.Cleanup(srv.Close)
 	return srv, h, store
 }
@@ -103,7 +103,7 @@ func TestExecutionsAPI(t *testing.T) {
 	if err := store.Create(rec); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get(srv.URL + "/v1/executions/linux-x-1")
+	resp, err := authedGet(srv.URL+"/v1/executions/linux-x-1", testToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestExecutionsAPI(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 	for path, want := range map[string]int{"/v1/executions/nope": 404, "/v1/executions/..%2f..%2fetc": 400, "/v1/executions": 200} {
-		resp, err := http.Get(srv.URL + path)
+		resp, err := authedGet(srv.URL+path, testToken)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,4 +123,16 @@ func TestExecutionsAPI(t *testing.T) {
 			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
 		}
 	}
+}
+
+// testToken is the API token of the servers these tests start.
+const testToken = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func authedGet(url, token string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return http.DefaultClient.Do(req)
 }
