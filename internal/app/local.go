@@ -219,10 +219,10 @@ func (c *console) approval(_ context.Context, payload any) (any, error) {
 	if c.out != nil {
 		c.mu.Lock()
 		fmt.Fprintf(c.out, "   approval needed for %v on execution %v\n"+
-			"     approve: curl -XPOST -H \"Authorization: Bearer $(cat %s)\" localhost:8080/v1/tasks/%v/success\n"+
-			"     reject:  curl -XPOST -H \"Authorization: Bearer $(cat %s)\" localhost:8080/v1/tasks/%v/failure -d '{\"comment\":\"why\"}'\n"+
-			"     (with a chatops config, name an approver it allows: -H 'X-Medic-User: U…')\n",
-			p["action"], p["execution"], c.tokenFile, p["token"], c.tokenFile, p["token"])
+			"     approve: medic tasks approve %v   (or curl -XPOST -H \"Authorization: Bearer $(cat %s)\" localhost:8080/v1/tasks/%v/success)\n"+
+			"     reject:  medic tasks reject %v --comment why\n"+
+			"     with a chatops config, say who decides: --as U… (header X-Medic-User), someone its approve grants allow\n",
+			p["action"], p["execution"], p["token"], c.tokenFile, p["token"], p["token"])
 		c.mu.Unlock()
 	}
 	return map[string]any{"posted": "console"}, nil
