@@ -11,8 +11,8 @@ import (
 // errNoToken and friends are what a refused caller reads; none of them
 // echoes what was presented.
 var (
-	errNoToken       = errors.New("this endpoint requires the local API token: send Authorization: Bearer <token> (the token is in <state dir>/api-token)")
-	errBadScheme     = errors.New("the Authorization header must be exactly: Bearer <token>")
+	errNoToken       = errors.New("this endpoint requires the local API token: send the header Authorization: Bearer TOKEN, TOKEN being the content of api-token in the state directory of medic serve")
+	errBadScheme     = errors.New("the Authorization header must be given once, as: Bearer TOKEN")
 	errWrongToken    = errors.New("the API token is wrong")
 	errServerNoToken = errors.New("medic serve has no API token configured, so this endpoint is closed")
 )
