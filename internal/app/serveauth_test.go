@@ -216,6 +216,8 @@ func TestApprovalOverHTTPFollowsTheGrants(t *testing.T) {
 		want    int
 	}{
 		{"nobody named", bearer(token), "", http.StatusForbidden},
+		{"empty user header", asUser(token, ""), "", http.StatusForbidden},
+		{"empty user header, intruder in the body", asUser(token, ""), `{"user":"U0INTRUDER"}`, http.StatusForbidden},
 		{"user without a grant", asUser(token, "U0INTRUDER"), "", http.StatusForbidden},
 		{"user without a grant, in the body", bearer(token), `{"user":"U0INTRUDER"}`, http.StatusForbidden},
 		{"granted only in a channel", asUser(token, "U0CHANNELONLY"), "", http.StatusForbidden},

@@ -293,7 +293,7 @@ func approver(header []string, inBody string) (string, error) {
 		return "", fmt.Errorf("%s given %d times: give it once", UserHeader, len(header))
 	}
 	user := inBody
-	if len(header) == 1 {
+	if len(header) == 1 && header[0] != "" {
 		if inBody != "" && inBody != header[0] {
 			return "", fmt.Errorf("%s and the body's \"user\" name different people", UserHeader)
 		}
