@@ -44,6 +44,11 @@ func (s *syncBuffer) String() string {
 // serveWith is `medic serve`'s composition over HTTP: Slack on (a fake
 // workspace) when slackOn, and chatops.yaml holding grants when given.
 func serveWith(t *testing.T, slackOn bool, grants string) (*Local, string, *syncBuffer) {
+	return serveWithGroups(t, slackOn, grants, nil)
+}
+
+// serveWithGroups is serveWith whose Slack workspace has user groups.
+func serveWithGroups(t *testing.T, slackOn bool, grants string, groups map[string][]string) (*Local, string, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg := LocalConfig{
@@ -59,6 +64,7 @@ func serveWith(t *testing.T, slackOn bool, grants string) (*Local, string, *sync
 	}
 	if slackOn {
 		fake := slackfake.New(t)
+		fake.Groups = groups
 		cfg.Slack = secrets.Slack{BotToken: secrets.New("xoxb-test"), SigningSecret: secrets.New(signingSecret)}
 		cfg.SlackAPIURL = fake.Server.GetAPIURL()
 	}
@@ -246,6 +252,26 @@ func TestApprovalOverHTTPFollowsTheGrants(t *testing.T) {
 	}
 	if code, _ := call(t, "POST", success, asUser(token, "U0LEAD"), ""); code != http.StatusNotFound {
 		t.Fatalf("a second decision: %d, want 404", code)
+	}
+}
+
+// Grants by Slack user group apply over HTTP too: membership is looked up
+// as for a click.
+func TestApprovalOverHTTPByGroupGrant(t *testing.T) {
+	grants := "channel: C0OPS\napprove:\n  - actions: [\"core.*\"]\n    groups: [S0SRE]\n"
+	local, url, _ := serveWithGroups(t, true, grants, map[string][]string{"S0SRE": {"U0MEMBER"}})
+	token := local.Server.APIToken
+	task := startAsk(t, local, url)
+	success := url + "/v1/tasks/" + task.Token + "/success"
+	if code, body := call(t, "POST", success, asUser(token, "U0OUTSIDER"), ""); code != http.StatusForbidden {
+		t.Fatalf("a user outside the group: %d %s", code, body)
+	}
+	assertRunning(t, local, task)
+	if code, body := call(t, "POST", success, asUser(token, "U0MEMBER"), ""); code != http.StatusOK {
+		t.Fatalf("a member of the granted group: %d %s", code, body)
+	}
+	if rec := waitDone(t, local, task.Execution); rec.Status != execution.Succeeded || !timelineHas(rec, `"by":"U0MEMBER"`) {
+		t.Fatalf("%s\n%+v", rec.Status, rec.Timeline)
 	}
 }
 
