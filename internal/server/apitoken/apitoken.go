@@ -36,6 +36,9 @@ func Path(dir string) string { return filepath.Join(dir, FileName) }
 // 32 random bytes in hex) when it is missing. An existing file must be a
 // regular file that only its owner can read, holding a usable token.
 func Ensure(dir string) (string, error) {
+	if dir == "" {
+		return "", errors.New("API token: no state directory given")
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}

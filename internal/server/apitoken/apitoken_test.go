@@ -21,6 +21,9 @@ func TestEnsureCreatesOnceAndKeeps(t *testing.T) {
 	if err != nil || again != first {
 		t.Fatalf("second Ensure: %q %v", again, err)
 	}
+	if _, err := Ensure(""); err == nil {
+		t.Fatal("Ensure without a state directory must refuse")
+	}
 	if other, _ := Ensure(t.TempDir()); other == first {
 		t.Fatal("two state directories got the same token")
 	}
