@@ -194,11 +194,7 @@ func TestEveryShippedActionContainsHostileValues(t *testing.T) {
 	rng := rand.New(rand.NewSource(seed))
 
 	s := newSandbox(t)
-	bystander := exec.Command("sleep", "60")
-	if err := bystander.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = bystander.Process.Kill(); _ = bystander.Wait() })
+	bystander := startBystander(t)
 
 	base := s.baseParams()
 	always, sampled := s.hostileValues()
@@ -272,6 +268,53 @@ func sendCommandScripts(plan Plan) any {
 	req, _ := plan.Input["send_command"].(map[string]any)
 	params, _ := req["Parameters"].(map[string]any)
 	return params["commands"]
+}
+
+// startBystander runs a copy of sleep named medic-bystander: a process no
+// hostile value names exactly, which no action may signal.
+func startBystander(t *testing.T) *exec.Cmd {
+	t.Helper()
+	raw, err := os.ReadFile(realCommand("sleep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "medic-bystander")
+	if err := os.WriteFile(bin, raw, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+// kill_process signals processes by exact name only: patterns, globs and
+// prefixes of a running process's name signal nothing.
+func TestKillProcessNeverMatchesByPattern(t *testing.T) {
+	bystander := startBystander(t)
+	time.Sleep(100 * time.Millisecond) // let ps see it under its name
+	h := newHarness(t)
+	for _, name := range []string{"medic-bystande", "medic-bys*", "medic-bys.*", ".*", "*", "-f medic", "medic-bystander medic-bystander"} {
+		if _, err := runShipped(t, h, "linux.kill_process", map[string]any{"target": "localhost", "process": name, "min_cpu_percent": 0, "settle_seconds": 0, "max_attempts": 1}); err != nil {
+			t.Logf("%q: %v", name, err)
+		}
+		if bystander.ProcessState != nil || bystander.Process.Signal(syscallZero) != nil {
+			t.Fatalf("process %q signalled medic-bystander", name)
+		}
+	}
+	// The exact name does reach it, so the test above could fail.
+	if _, err := runShipped(t, h, "linux.kill_process", map[string]any{"target": "localhost", "process": "medic-bystander", "min_cpu_percent": 0, "settle_seconds": 0, "max_attempts": 1}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- bystander.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the exact name did not signal medic-bystander")
+	}
 }
 
 func planHostile(a *pack.Action, given map[string]any) (map[string]any, Plan, error) {
