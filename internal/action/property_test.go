@@ -368,32 +368,47 @@ func (s *sandbox) check(t *testing.T, h *harness, a *pack.Action, name string, v
 
 // allowedSystemdWords are the options the shipped packs give systemctl and
 // journalctl; any other option before "--" came from a value.
-var allowedSystemdWords = map[string]bool{"[--no-pager]": true, "[--lines=20]": true, "[-n]": true, "[-p]": true, "[--failed]": true}
+var allowedSystemdOptions = map[string]bool{"--no-pager": true, "--lines=20": true, "-n": true, "-p": true, "--failed": true}
 
 func (s *sandbox) checkCall(t *testing.T, label, call string) {
 	t.Helper()
-	cmd, args, _ := strings.Cut(call, " ")
+	cmd, args := parseCall(call)
+	optionsPart := args
+	for i, a := range args {
+		if a == "--" {
+			optionsPart = args[:i]
+			break
+		}
+	}
 	switch cmd {
 	case "ssh", "scp", "curl", "wget", "nc", "ncat", "socat", "telnet":
 		t.Errorf("%s: contacted a host: %s", label, call)
 	case "SYSTEM-DIRECTORY":
 		t.Errorf("%s: find was started in a system directory", label)
 	case "systemctl", "journalctl":
-		before, _, _ := strings.Cut(args, "[--]")
-		for _, w := range strings.Fields(before) {
-			option := strings.HasPrefix(w, "[-") && !allowedSystemdWords[w] && !strings.HasPrefix(w, "[--unit=")
+		for _, w := range optionsPart {
+			option := strings.HasPrefix(w, "-") && !allowedSystemdOptions[w] && !strings.HasPrefix(w, "--unit=")
 			if option || strings.Contains(w, "evil") {
-				t.Errorf("%s: %s got option %s the pack did not write: %s", label, cmd, w, call)
+				t.Errorf("%s: %s got option %q the pack did not write: %s", label, cmd, w, call)
 			}
 		}
 	case "du":
-		before, _, _ := strings.Cut(args, "[--]")
-		for _, w := range strings.Fields(before) {
+		for _, w := range optionsPart {
 			if strings.Contains(w, "evil") || strings.Contains(w, "files0") || strings.Contains(w, "help") {
 				t.Errorf("%s: a value reached %s as an option: %s", label, cmd, call)
 			}
 		}
 	}
+}
+
+// parseCall splits a logged call, `name [arg] [arg]`, into its parts.
+func parseCall(call string) (string, []string) {
+	cmd, rest, _ := strings.Cut(call, " ")
+	rest = strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]")
+	if rest == "" {
+		return cmd, nil
+	}
+	return cmd, strings.Split(rest, "] [")
 }
 
 // checkDeletions: files outside the directory a free_disk run resolved its
