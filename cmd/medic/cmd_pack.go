@@ -47,12 +47,27 @@ func runPack(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	// Lint warnings do not fail validation: they name commands where a
+	// parameter could be read as an option (see docs/actions.md, Threat model).
+	warnings := pack.Lint(set)
 	if *asJSON {
+		printWarnings(stderr, warnings)
 		return printJSON(stdout, problemsJSON(nil))
 	}
-	fmt.Fprintf(stdout, "%s: %d pack(s), %d rule(s), %d action(s), %d alias(es), %d policy(ies): OK\n",
-		dir, len(set.Packs), len(set.Rules()), len(set.Actions()), len(set.Aliases()), len(set.Policies()))
+	printWarnings(stdout, warnings)
+	summary := "OK"
+	if len(warnings) > 0 {
+		summary = fmt.Sprintf("OK, %d warning(s)", len(warnings))
+	}
+	fmt.Fprintf(stdout, "%s: %d pack(s), %d rule(s), %d action(s), %d alias(es), %d policy(ies): %s\n",
+		dir, len(set.Packs), len(set.Rules()), len(set.Actions()), len(set.Aliases()), len(set.Policies()), summary)
 	return 0
+}
+
+func printWarnings(w io.Writer, warnings []pack.Warning) {
+	for _, warn := range warnings {
+		fmt.Fprintln(w, "warning: "+warn.String())
+	}
 }
 
 type problemJSON struct {

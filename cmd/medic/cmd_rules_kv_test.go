@@ -132,3 +132,19 @@ func TestRuleTestRawSensorEvent(t *testing.T) {
 		t.Errorf("unknown shape: exit %d %s", code, errOut)
 	}
 }
+
+func TestPackValidateWarnsOnParametersThatCanBecomeOptions(t *testing.T) {
+	code, out, _ := run(t, "pack", "validate", "../../internal/pack/testdata/lint")
+	if code != 0 || !strings.Contains(out, "warning: ../../internal/pack/testdata/lint/risky/actions/clean.yaml:22: risky.clean parameters.diagnose: \"$path\" is an argument of du") ||
+		!strings.Contains(out, "2 action(s), 0 alias(es), 0 policy(ies): OK, 8 warning(s)") {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+	code, out, errOut := run(t, "pack", "validate", "--json", "../../internal/pack/testdata/lint")
+	if code != 0 || strings.TrimSpace(out) != "[]" || strings.Count(errOut, "warning: ") != 8 {
+		t.Errorf("json: exit %d %q\n%s", code, out, errOut)
+	}
+	code, out, _ = run(t, "pack", "validate", "../../packs")
+	if code != 0 || strings.Contains(out, "warning") {
+		t.Errorf("shipped packs: exit %d\n%s", code, out)
+	}
+}

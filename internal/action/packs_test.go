@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/internal/asl"
+	"github.com/medic-sre/medic/internal/localrun"
 	"github.com/medic-sre/medic/internal/pack"
 	"github.com/medic-sre/medic/internal/rule"
 	"github.com/medic-sre/medic/internal/trigger"
@@ -197,35 +198,37 @@ func TestRestartServiceRestartsAndVerifies(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "calls")
 	state := filepath.Join(dir, "state")
-	fake := "#!/bin/sh\necho \"$*\" >> '" + log + "'\ncase \"$1\" in\n" +
+	fake := "#!/bin/sh\necho \"$*\" >> '" + log + "'\nverb=$1; shift; [ \"$1\" = -- ] && shift\ncase \"$verb\" in\n" +
 		"  restart) echo active > '" + state + "' ;;\n" +
 		"  is-active) cat '" + state + "' ;;\n" +
-		"  status) echo \"$2 failed\" ;;\nesac\n"
+		"  status) echo \"$1 failed\" ;;\nesac\n"
 	if err := os.WriteFile(filepath.Join(dir, "systemctl"), []byte(fake), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(state, []byte("failed\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	h := newHarness(t)
+	h.tasks.SSM.Path = dir + string(os.PathListSeparator) + localrun.DefaultPath
 	if _, err := runShipped(t, h, "linux.restart_service", map[string]any{"target": "localhost", "service": "nginx.service", "settle_seconds": 0}); err != nil {
 		t.Fatal(err)
 	}
 	calls, _ := os.ReadFile(log)
-	if got := string(calls); !strings.Contains(got, "restart nginx.service\n") || !strings.Contains(got, "is-active nginx.service\n") {
+	if got := string(calls); !strings.Contains(got, "restart -- nginx.service\n") || !strings.Contains(got, "is-active -- nginx.service\n") {
 		t.Fatalf("systemctl calls:\n%s", got)
 	}
 
 	// A unit name that is not one never reaches systemctl restart.
 	_ = os.Remove(log)
-	_, err := runShipped(t, newHarness(t), "linux.restart_service", map[string]any{"target": "localhost", "service": "-x; reboot", "settle_seconds": 0, "max_attempts": 1})
+	h = newHarness(t)
+	h.tasks.SSM.Path = dir + string(os.PathListSeparator) + localrun.DefaultPath
+	_, err := runShipped(t, h, "linux.restart_service", map[string]any{"target": "localhost", "service": "-x; reboot", "settle_seconds": 0, "max_attempts": 1})
 	var aerr *asl.Error
 	if !errors.As(err, &aerr) || aerr.Name != "Medic.RemediationFailed" {
 		t.Fatalf("want Medic.RemediationFailed, got %v", err)
 	}
-	if calls, _ := os.ReadFile(log); strings.Contains(string(calls), "restart") {
-		t.Fatalf("systemctl was asked to restart: %s", calls)
+	if calls, err := os.ReadFile(log); err == nil {
+		t.Fatalf("systemctl was called with a value that is not a unit name: %s", calls)
 	}
 }
 

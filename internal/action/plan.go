@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/medic-sre/medic/internal/pack"
+	"github.com/medic-sre/medic/internal/secret"
 	"github.com/medic-sre/medic/internal/shell"
 )
 
@@ -49,6 +50,7 @@ var remediationReserved = map[string]bool{
 // Build returns the execution plan for running a with params (already
 // resolved against the action's schema).
 func Build(a *pack.Action, params map[string]any, s Settings) (Plan, error) {
+	knowSecrets(a, params)
 	switch a.RunnerType {
 	case RunnerRemediation:
 		return remediationPlan(a, params, s)
@@ -63,6 +65,17 @@ func Build(a *pack.Action, params map[string]any, s Settings) (Plan, error) {
 		return httpPlan(a, params, s)
 	}
 	return Plan{}, fmt.Errorf("action %s: runner_type %q is not supported", a.Ref, a.RunnerType)
+}
+
+// knowSecrets makes the values of secret parameters known secrets of the
+// process, so that command output echoing one is scrubbed before it is
+// stored or sent on (internal/localrun).
+func knowSecrets(a *pack.Action, params map[string]any) {
+	for name, p := range a.Parameters {
+		if v, ok := params[name]; ok && p.Secret {
+			secret.Add(shell.Text(v))
+		}
+	}
 }
 
 // workflowPlan passes the parameters as the execution input and adds

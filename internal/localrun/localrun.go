@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"syscall"
 	"time"
+
+	"github.com/medic-sre/medic/internal/secret"
 )
 
 // Statuses as SSM reports them for a command invocation.
@@ -25,12 +27,30 @@ const (
 // workflows see the same thing.
 const MaxOutput = 24000
 
+// DefaultPath is the PATH a command gets unless its Command says otherwise:
+// the usual system directories, never Medic's own PATH.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // Command is one script to run.
 type Command struct {
-	Script  string
-	Dir     string
-	Env     []string // extra KEY=VALUE pairs
+	Script string
+	Dir    string
+	// Path is the command's PATH; "" means DefaultPath.
+	Path    string
+	Env     []string // extra KEY=VALUE pairs, after the base environment
 	Timeout time.Duration
+}
+
+// Environment is the whole environment a command runs with: a fixed PATH,
+// a C.UTF-8 locale and HOME=/, then extra. Medic's own environment (which
+// holds its Slack secrets) is never passed on; an action's parameters reach
+// its command as the shell variables its script assigns, not from here.
+func Environment(path string, extra []string) []string {
+	if path == "" {
+		path = DefaultPath
+	}
+	env := []string{"PATH=" + path, "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "HOME=/"}
+	return append(env, extra...)
 }
 
 // Result is what happened.
@@ -44,17 +64,20 @@ type Result struct {
 	End       time.Time
 }
 
-// Run executes cmd.Script with sh. The script gets its own process group so
-// a timeout or cancellation kills everything it started.
+// Run executes cmd.Script with sh, in the environment Environment gives. The
+// script gets its own process group so a timeout or cancellation kills
+// everything it started. Known secret values (internal/secret) are scrubbed
+// from its output before anyone sees it: the result is what execution
+// records, notifications and Slack receive.
 func Run(ctx context.Context, cmd Command) Result {
 	if cmd.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cmd.Timeout)
 		defer cancel()
 	}
-	c := exec.Command("sh", "-c", cmd.Script)
+	c := exec.Command("/bin/sh", "-c", cmd.Script)
 	c.Dir = cmd.Dir
-	c.Env = append(c.Environ(), cmd.Env...)
+	c.Env = Environment(cmd.Path, cmd.Env)
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -64,9 +87,11 @@ func Run(ctx context.Context, cmd Command) Result {
 		err = waitOrKill(ctx, c)
 	}
 	res.End = time.Now()
-	res.Stdout, res.Truncated = truncate(stdout.String())
+	// Scrub before truncating: a secret cut in two by the limit would no
+	// longer match.
+	res.Stdout, res.Truncated = truncate(secret.Scrub(stdout.String()))
 	var errTrunc bool
-	res.Stderr, errTrunc = truncate(stderr.String())
+	res.Stderr, errTrunc = truncate(secret.Scrub(stderr.String()))
 	res.Truncated = res.Truncated || errTrunc
 	res.Status, res.ExitCode = classify(ctx, err)
 	return res

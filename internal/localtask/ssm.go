@@ -19,6 +19,9 @@ import (
 type SSM struct {
 	// Dir is the default working directory for commands.
 	Dir string
+	// Path is the PATH commands run with ("" = localrun.DefaultPath).
+	// Commands never inherit Medic's environment (see localrun.Environment).
+	Path string
 
 	mu       sync.Mutex
 	commands map[string]*command
@@ -70,7 +73,7 @@ func (s *SSM) SendCommand(ctx context.Context, input any) (any, error) {
 	if len(targets) == 0 {
 		return nil, &asl.Error{Name: "Ssm.InvalidInstanceIdException", Cause: "no InstanceIds or Targets given"}
 	}
-	cmd, err := commandFrom(in, s.Dir)
+	cmd, err := commandFrom(in, s.Dir, s.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -107,12 +110,12 @@ func (s *SSM) SendCommand(ctx context.Context, input any) (any, error) {
 	}}, nil
 }
 
-func commandFrom(in sendCommandInput, dir string) (localrun.Command, error) {
+func commandFrom(in sendCommandInput, dir, path string) (localrun.Command, error) {
 	lines := in.Parameters["commands"]
 	if len(lines) == 0 {
 		return localrun.Command{}, &asl.Error{Name: "Ssm.InvalidParametersException", Cause: "Parameters.commands is required"}
 	}
-	cmd := localrun.Command{Dir: dir, Timeout: time.Hour}
+	cmd := localrun.Command{Dir: dir, Path: path, Timeout: time.Hour}
 	for _, l := range lines {
 		cmd.Script += l + "\n"
 	}

@@ -1,0 +1,4 @@
+#!/bin/sh
+# Report the size of a directory.
+df -h -- "$1"
+du -sh "$1"

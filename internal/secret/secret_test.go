@@ -1,0 +1,47 @@
+package secret
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestScrubReplacesEveryKnownValue(t *testing.T) {
+	env := map[string]string{"MEDIC_SLACK_SIGNING_SECRET": "sign-8f2a9c", "MEDIC_SLACK_BOT_TOKEN": "xoxb-123-456-abc"}
+	s := &Set{Getenv: func(k string) string { return env[k] }}
+	s.Add("param-secret-1", "short", "")
+	in := "a=sign-8f2a9c\nb=xoxb-123-456-abc c=param-secret-1 d=short twice:sign-8f2a9csign-8f2a9c"
+	got := s.Scrub(in)
+	want := "a=[redacted]\nb=[redacted] c=[redacted] d=short twice:[redacted][redacted]"
+	if got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+}
+
+func TestScrubSeesEnvironmentChangesAndPrefersTheLongestSecret(t *testing.T) {
+	env := map[string]string{}
+	s := &Set{Getenv: func(k string) string { return env[k] }}
+	if got := s.Scrub("token=abcdef123"); got != "token=abcdef123" {
+		t.Fatalf("nothing known yet, got %q", got)
+	}
+	env["MEDIC_SLACK_BOT_TOKEN"] = "abcdef"
+	s.Add("abcdef123")
+	// The longer secret wins where both match, so no tail ("123") is left.
+	if got := s.Scrub("token=abcdef123 abcdef"); got != "token=[redacted] [redacted]" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestZeroSetScrubsNothing(t *testing.T) {
+	var s Set
+	text := strings.Repeat("x", 100)
+	if s.Scrub(text) != text {
+		t.Fatal("an empty set changed the text")
+	}
+}
+
+func TestProcessSetReadsMedicsEnvironment(t *testing.T) {
+	t.Setenv("MEDIC_SLACK_SIGNING_SECRET", "signing-secret-from-env")
+	if got := Scrub("x signing-secret-from-env y"); got != "x [redacted] y" {
+		t.Fatalf("got %q", got)
+	}
+}
