@@ -265,6 +265,13 @@ func TestInvalidSamplesAreRefused(t *testing.T) {
 		"alertmanager-version-3-alerta.json":     {"version", "version 3"},
 		"grafana-unified-webhook.json":           {"version", "Grafana"},
 		"timer-tick-bad-unit.json":               {"trigger.parameters.unit", "fortnights"},
+		// Real payloads (sources in docs/sensors.md).
+		"eventbridge-alarm-configuration-change.json": {"detail-type", "Configuration Change"},
+		"eventbridge-ec2-state-change.json":           {"source", "aws.ec2"},
+		"ses-records-not-sns.json":                    {"Records[0].EventSource", "aws:ses"},
+		"sns-message-plain-text.json":                 {"Records[0].Sns.Message", "not a JSON object"},
+		"sns-message-json-not-an-alarm.json":          {"Records[0].Sns.Message", "not a CloudWatch alarm notification"},
+		"sns-http-subscription-confirmation.json":     {"Type", "SubscriptionConfirmation"},
 	}
 	files, err := os.ReadDir(filepath.Join(eventsDir, "invalid"))
 	if err != nil {
