@@ -56,6 +56,9 @@ func (a *alarm) check(fields alarmFields) error {
 		return fieldErr(fields.previousState, "is %q, want ALARM, OK or INSUFFICIENT_DATA", a.previousState)
 	case a.region == "":
 		return fieldErr(fields.region, "is missing: cannot tell the alarm's region")
+	case !regionCodePattern.MatchString(a.region):
+		// Rules and targets use the region; a sender cannot make it text.
+		return fieldErr(fields.region, "is %q, not an AWS region code like us-east-1", a.region)
 	}
 	return nil
 }

@@ -257,3 +257,27 @@ func TestAlertmanagerUnidentifiableAlertIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// The region of an EventBridge event or an alarm action is a region code;
+// anything else is refused rather than passed on to rules (found by
+// FuzzParse).
+func TestAlarmRegionMustBeACode(t *testing.T) {
+	for file, field := range map[string]string{
+		"cloudwatch/eventbridge-alarm-state-change.json": "region",
+		"cloudwatch/lambda-alarm-action.json":            "region",
+	} {
+		var ev map[string]any
+		if err := json.Unmarshal(readEvent(t, file), &ev); err != nil {
+			t.Fatal(err)
+		}
+		for _, hostile := range []string{"0", "us-east-1\nx", "../../etc", "{{ 7*7 }}"} {
+			ev["region"] = hostile
+			body, _ := json.Marshal(ev)
+			_, err := Parse(body, Request{})
+			var se *Error
+			if !errors.As(err, &se) || se.Field != field || !strings.Contains(se.Reason, "region code") {
+				t.Errorf("%s with region %q: %v", file, hostile, err)
+			}
+		}
+	}
+}
