@@ -281,3 +281,15 @@ func TestAlarmRegionMustBeACode(t *testing.T) {
 		}
 	}
 }
+
+// Grafana's legacy alerting webhook (before unified alerting) has no
+// alerts list; it is named too rather than called an unknown shape.
+func TestLegacyGrafanaWebhookIsRefusedByName(t *testing.T) {
+	body := `{"dashboardId":1,"evalMatches":[{"value":1,"metric":"Count","tags":{}}],"message":"Notification Message",
+		"orgId":1,"panelId":2,"ruleId":1,"ruleName":"Panel Title alert","ruleUrl":"http://localhost:3000/d/hZ7BuVbWz/test-dashboard",
+		"state":"alerting","tags":{"tag name":"tag value"},"title":"[Alerting] Panel Title alert"}`
+	_, err := Parse([]byte(body), Request{})
+	if err == nil || !strings.Contains(err.Error(), "legacy Grafana alert webhook") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -131,6 +131,10 @@ func (e envelope) kind() (shape, error) {
 		return shape{"a timer tick", HintTimer, parseTimerTick}, nil
 	case e.has("alerts"):
 		return shape{"an Alertmanager webhook", HintAlertmanager, parseAlertmanager}, nil
+	case e.has("ruleName") && e.has("evalMatches"):
+		return shape{}, fieldErr("", "this is a legacy Grafana alert webhook (ruleName, evalMatches), not an alert "+
+			"Medic reads: post it to /v1/webhooks/NAME for a core.st2.webhook trigger, or send Grafana's alerts "+
+			"through an Alertmanager")
 	}
 	return shape{}, fieldErr("", "unknown event shape: expected an EventBridge event (detail-type), "+
 		"an SNS event (Records or Type), a CloudWatch alarm action (alarmData), "+
