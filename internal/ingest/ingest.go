@@ -96,7 +96,12 @@ func New(s Settings, starter engine.Starter, datastore kv.Reader, consolidation 
 
 // CountWith sends the engine's counts (alerts, remediations, escalations)
 // to c: EMF lines on stdout in the Lambda.
-func (h *Handler) CountWith(c metrics.Counter) { h.engine.Metrics, h.counts = c, c }
+func (h *Handler) CountWith(c metrics.Counter) {
+	if c == nil {
+		c = metrics.Discard{}
+	}
+	h.engine.Metrics, h.counts = c, c
+}
 
 // Response is what one invocation did: the triggers of an alert event,
 // the group actions of a flush, or the execution whose end was recorded.

@@ -31,8 +31,13 @@ func TestRejectedRecordsSurviveACorruptOne(t *testing.T) {
 		t.Fatalf("over a corrupt record: %+v, %v", stored, err)
 	}
 	other := NewRejected([]byte("x"), "test", errors.New("not JSON"), at.Add(-time.Minute))
-	if _, err := RecordRejected(ctx, s, other, 0); err != nil {
+	if _, err := RecordRejected(ctx, s, other, -time.Hour); err != nil {
 		t.Fatal(err)
+	}
+	// A ttl of zero or less (a hostile or missing setting) is the default,
+	// never an already expired record.
+	if it, ok, _ := s.Get(ctx, other.Key()); !ok || !it.ExpiresAt.Equal(other.LastAt.Add(DefaultRejectedTTL)) {
+		t.Fatalf("record %v kept until %v, want %v", ok, it.ExpiresAt, other.LastAt.Add(DefaultRejectedTTL))
 	}
 	if _, err := s.Put(ctx, state.Item{Key: state.Key{PK: RejectedPK, SK: "broken"}, Value: []byte("nope")}, state.Always()); err != nil {
 		t.Fatal(err)
