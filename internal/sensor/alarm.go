@@ -58,7 +58,7 @@ func (a *alarm) check(fields alarmFields) error {
 		return fieldErr(fields.region, "is missing: cannot tell the alarm's region")
 	case !regionCodePattern.MatchString(a.region):
 		// Rules and targets use the region; a sender cannot make it text.
-		return fieldErr(fields.region, "is %q, not an AWS region code like us-east-1", a.region)
+		return fieldErr(fields.region, "is %.40q, not an AWS region code like us-east-1", a.region)
 	}
 	return nil
 }

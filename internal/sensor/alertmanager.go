@@ -54,20 +54,21 @@ func checkAlertmanagerVersion(body []byte) error {
 	}
 	var version string
 	if v.Version != nil && json.Unmarshal(v.Version, &version) != nil {
-		return fieldErr("version", "is %s, want the string \"4\" of an Alertmanager webhook", v.Version)
+		// %.40q: the value is the sender's and may be any size.
+		return fieldErr("version", "is %.40q, not a string; want \"4\" for an Alertmanager webhook", v.Version)
 	}
 	switch {
 	case version == "4":
 		return nil
 	case v.OrgID != nil:
-		return fieldErr("version", "is %q and the body has an orgId: this is a Grafana alerting webhook, "+
+		return fieldErr("version", "is %.40q and the body has an orgId: this is a Grafana alerting webhook, "+
 			"not an Alertmanager one (version 4); post it to /v1/webhooks/NAME for a core.st2.webhook trigger, "+
 			"or send Grafana's alerts through an Alertmanager", version)
 	case version == "3":
-		return fieldErr("version", "is \"3\": Alertmanager webhook version 3 (old Alertmanager releases, "+
+		return fieldErr("version", "is \"3\": Alertmanager webhook version 3 (Alertmanager before 0.6, "+
 			"groupKey a number) is not understood; Alertmanager 0.6 and later send version 4")
 	}
-	return fieldErr("version", "is %q; only Alertmanager webhook version 4 is understood", version)
+	return fieldErr("version", "is %.40q; only Alertmanager webhook version 4 is understood", version)
 }
 
 // parseAlertmanager gives one prometheus.alert trigger per alert in the
@@ -160,11 +161,11 @@ func (w *alertmanagerWebhook) alertStatus(at string, al alertmanagerAlert) (stri
 	case alertStatuses[al.Status]:
 		return al.Status, nil
 	case al.Status != "":
-		return "", fieldErr(at+".status", "is %q, want firing or resolved", al.Status)
+		return "", fieldErr(at+".status", "is %.40q, want firing or resolved", al.Status)
 	case alertStatuses[w.Status]:
 		return w.Status, nil
 	}
-	return "", fieldErr(at+".status", "is missing and the group's status is %q; want firing or resolved", w.Status)
+	return "", fieldErr(at+".status", "is missing and the group's status is %.40q; want firing or resolved", w.Status)
 }
 
 // parseAlertTime accepts RFC 3339 and treats Go's zero time, which

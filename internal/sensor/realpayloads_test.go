@@ -3,6 +3,7 @@ package sensor
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -203,8 +204,12 @@ func TestOtherWebhookVersionsAreRefusedByName(t *testing.T) {
 		}
 	}
 	_, err := Parse([]byte(`{"version":4,"alerts":[]}`), Request{})
-	if err == nil || !strings.Contains(err.Error(), `want the string "4"`) {
+	if err == nil || !strings.Contains(err.Error(), `not a string; want "4"`) {
 		t.Errorf("numeric version: %v", err)
+	}
+	huge := `{"version":{"x":"` + strings.Repeat("A", 100000) + `"},"alerts":[]}`
+	if _, err := Parse([]byte(huge), Request{}); err == nil || len(err.Error()) > 200 {
+		t.Errorf("an object as version: error of %d bytes, want it short", len(fmt.Sprint(err)))
 	}
 }
 

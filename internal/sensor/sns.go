@@ -213,7 +213,7 @@ func snsRegion(at string, m snsAlarmMessage, topicArn string) (string, error) {
 	if code := regionFromARN(topicArn); code != "" {
 		return code, nil
 	}
-	return "", fieldErr(join(at, "Region"), "is %q, not a known AWS region name, and neither AlarmArn nor the topic ARN names a region", m.Region)
+	return "", fieldErr(join(at, "Region"), "is %.40q, not a known AWS region name, and neither AlarmArn nor the topic ARN names a region", m.Region)
 }
 
 // parseSNSRaw reads an alarm notification sent with SNS raw message
