@@ -134,6 +134,10 @@ func TestHostileRefusedBodiesAreKeptBounded(t *testing.T) {
 		"escapes 6x":     append(append([]byte(`{"a":"`), bytes.Repeat([]byte{1}, 100<<10)...), '"', '}'),
 		"not text":       append([]byte{0xff, 0xfe}, bytes.Repeat([]byte{0xc3}, 50<<10)...),
 		"cut mid-rune":   append(bytes.Repeat([]byte("a"), intake.MaxRejectedBody-1), []byte("é and more")...),
+		// The refusal quotes the 500 KB state value; the record must still fit.
+		"huge quoted value": []byte(`{"version":"0","id":"1","detail-type":"CloudWatch Alarm State Change","source":"aws.cloudwatch",` +
+			`"region":"us-east-1","detail":{"alarmName":"a","state":{"value":"` + strings.Repeat("é", 250000) +
+			`","timestamp":"2026-01-01T00:00:00.000+0000"}}}`),
 	}
 	for name, body := range cases {
 		res, err := h.Handle(ctx, body)
@@ -141,8 +145,8 @@ func TestHostileRefusedBodiesAreKeptBounded(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		r := res.Rejected
-		if r == nil || r.Bytes != len(body) || !r.Truncated {
-			t.Fatalf("%s: %+v", name, r)
+		if r == nil || r.Bytes != len(body) || !r.Truncated || len(r.Reason) > intake.MaxRejectedReason+len("…") {
+			t.Fatalf("%s: bytes %d, truncated %v, reason of %d bytes", name, r.Bytes, r.Truncated, len(r.Reason))
 		}
 		kept := []byte(r.Body)
 		if r.BodyBase64 != "" {

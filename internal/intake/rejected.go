@@ -25,6 +25,10 @@ const RejectedPK = "rejected"
 // KiB always fits; the full size is kept in Bytes.
 const MaxRejectedBody = 32 << 10
 
+// MaxRejectedReason bounds the refusal kept in a record: a reason may quote
+// the sender's values, which can be as big as the body.
+const MaxRejectedReason = 1 << 10
+
 // DefaultRejectedTTL is how long a rejected record is kept: 14 days, the
 // longest an SQS dead-letter queue keeps a message.
 const DefaultRejectedTTL = 14 * 24 * time.Hour
@@ -64,11 +68,11 @@ func NewRejected(body []byte, source string, reason error, at time.Time) Rejecte
 		Source: source, Bytes: len(body), Reason: "refused",
 	}
 	if reason != nil {
-		r.Reason = reason.Error()
+		r.Reason = bounded(reason.Error(), MaxRejectedReason)
 	}
 	var se *sensor.Error
 	if errors.As(reason, &se) {
-		r.Field = se.Field
+		r.Field = bounded(se.Field, MaxRejectedReason)
 	}
 	kept := body
 	if len(kept) > MaxRejectedBody {
@@ -94,6 +98,15 @@ func cutAtRune(b []byte) []byte {
 		}
 	}
 	return b
+}
+
+// bounded cuts s to at most n bytes, on a character boundary, marking the
+// cut.
+func bounded(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return string(cutAtRune([]byte(s[:n]))) + "…"
 }
 
 // Key is where the record is stored.
