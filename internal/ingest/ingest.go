@@ -155,10 +155,12 @@ func (h *Handler) reject(ctx context.Context, event []byte, reason error) (Respo
 	rec := intake.NewRejected(event, rejectedSource, reason, h.now())
 	stored, err := intake.RecordRejected(ctx, h.state, rec, h.RejectedTTL)
 	if err != nil {
-		h.log.Error("event refused and not recorded: failing the invoke so it is retried", "reason", reason.Error(), "err", err)
-		return Response{}, fmt.Errorf("refused event (%v) not recorded: %w", reason, err)
+		// rec.Reason, not reason: it is bounded, and the sender may have
+		// made the refusal as big as the body.
+		h.log.Error("event refused and not recorded: failing the invoke so it is retried", "reason", rec.Reason, "err", err)
+		return Response{}, fmt.Errorf("refused event (%s) not recorded: %w", rec.Reason, err)
 	}
-	h.log.Warn("event refused and recorded", "rejected", stored.ID, "count", stored.Count, "reason", reason.Error(), "bytes", stored.Bytes)
+	h.log.Warn("event refused and recorded", "rejected", stored.ID, "count", stored.Count, "reason", stored.Reason, "bytes", stored.Bytes)
 	return Response{Rejected: &stored}, nil
 }
 
