@@ -1,8 +1,10 @@
 package intake
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -51,5 +53,20 @@ func TestRejectedRecordsSurviveACorruptOne(t *testing.T) {
 	}
 	if _, err := RecordRejected(ctx, nil, r, 0); err == nil {
 		t.Fatal("recorded with no store")
+	}
+}
+
+// The refusal log line quotes the reason cut to MaxRejectedReason, however
+// big the value the sender made the sensor quote.
+func TestRefusalLogLineIsBounded(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	body := `{"version":"0","id":"1","detail-type":"CloudWatch Alarm State Change","source":"aws.cloudwatch","region":"us-east-1",` +
+		`"detail":{"alarmName":"a","state":{"value":"` + strings.Repeat("x", 500000) + `","timestamp":"2026-01-01T00:00:00.000+0000"}}}`
+	if _, err := Process(context.Background(), nil, log, []byte(body), sensor.Request{}); err == nil {
+		t.Fatal("accepted")
+	}
+	if n := logs.Len(); n == 0 || n > 2*MaxRejectedReason {
+		t.Fatalf("log line of %d bytes", n)
 	}
 }
