@@ -137,13 +137,16 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (Response, 
 	var failures []string
 	for _, t := range res.Triggers {
 		for _, o := range t.Outcomes {
-			if o.Error != "" {
+			switch {
+			case o.Error != "" && o.Rule == "":
+				failures = append(failures, o.Error) // not a rule's: the delivery was not recorded
+			case o.Error != "":
 				failures = append(failures, o.Rule+": "+o.Error)
 			}
 		}
 	}
 	if len(failures) > 0 {
-		return Response{Result: res}, errors.New("actions not started: " + strings.Join(failures, "; "))
+		return Response{Result: res}, errors.New("actions not started or alert not recorded: " + strings.Join(failures, "; "))
 	}
 	return Response{Result: res}, nil
 }

@@ -180,3 +180,21 @@ func mustRead(t *testing.T, path string) json.RawMessage {
 	}
 	return b
 }
+
+// An accepted alert that the state table could not record is not
+// acknowledged either, even when no rule matched it: a resolution that was
+// not recorded would leave its groups open.
+func TestAcceptedAlertNotRecordedFailsTheInvoke(t *testing.T) {
+	clock := statetest.NewClock()
+	client, _ := db.NewTable(t)
+	h, err := New(Settings{PacksDir: "../../packs", PollSeconds: 5}, &recordingStarter{}, kv.Map{},
+		dynamo.New(client, "no-such-table", clock.Now), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"cloudwatch/eventbridge-alarm-ok.json", "local/disk-full-alarm.json"} {
+		if _, err := h.Handle(context.Background(), mustRead(t, "../../events/"+name)); err == nil || !strings.Contains(err.Error(), "consolidation") {
+			t.Errorf("%s: got %v, want the invoke failed on consolidation", name, err)
+		}
+	}
+}
