@@ -70,14 +70,28 @@ func runRule(args []string, stdout, stderr io.Writer) int {
 	if !r.Enabled {
 		fmt.Fprintf(stdout, "note: rule %s is disabled; the result below is what it would do if enabled\n", r.Ref)
 	}
-	// With several triggers (an Alertmanager group), the best outcome wins:
-	// the rule matched if it matched any of them.
-	code := ruleNoMatch
+	codes := make([]int, 0, len(triggers))
 	for i, t := range triggers {
 		if len(triggers) > 1 {
 			fmt.Fprintf(stdout, "--- trigger %d of %d (%s)\n", i+1, len(triggers), t.Type)
 		}
-		code = min(code, testOne(r, t, store, set, stdout, stderr))
+		codes = append(codes, testOne(r, t, store, set, stdout, stderr))
+	}
+	return combineRuleCodes(codes)
+}
+
+// combineRuleCodes gives the exit code of a test over several triggers (an
+// Alertmanager group): an error on any of them wins, since the rule would
+// fail on that alert; otherwise the rule matched if it matched any.
+func combineRuleCodes(codes []int) int {
+	code := ruleNoMatch
+	for _, c := range codes {
+		switch {
+		case c == ruleTestError:
+			return ruleTestError
+		case c == ruleMatched:
+			code = ruleMatched
+		}
 	}
 	return code
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -146,5 +148,49 @@ func TestPackValidateWarnsOnParametersThatCanBecomeOptions(t *testing.T) {
 	code, out, _ = run(t, "pack", "validate", "../../packs")
 	if code != 0 || strings.Contains(out, "warning") {
 		t.Errorf("shipped packs: exit %d\n%s", code, out)
+	}
+}
+
+// A template that fails to render, or parameters the action refuses, is an
+// error (exit 2, as docs/rules.md says), not a miss (1): on a single
+// trigger and on one trigger of an Alertmanager group.
+func TestRuleTestExitsTwoOnTemplateAndResolveErrors(t *testing.T) {
+	dir := t.TempDir()
+	ruleFile := func(name, triggerType, params string) string {
+		path := filepath.Join(dir, name+".yaml")
+		body := "---\nname: " + name + "\npack: ops\nenabled: true\ntrigger:\n  type: " + triggerType +
+			"\naction:\n  ref: ops.restart\n  parameters:\n" + params
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	cases := []struct {
+		name, rule, event string
+		packs             bool
+		out               string
+	}{
+		{"template error", ruleFile("tpl", "aws.cloudwatch.alarm", "    target: \"{{ trigger.nope.deeper }}\"\n"),
+			"../../events/local/disk-full-alarm.json", false, "Unable to evaluate trigger.nope.deeper"},
+		{"resolve error", ruleFile("resolve", "aws.cloudwatch.alarm", "    target: x\n    service: not-in-the-enum\n"),
+			"../../events/local/disk-full-alarm.json", true, "would NOT start"},
+		{"template error on one alert of a group", ruleFile("group", "prometheus.alert",
+			"    target: \"{{ trigger.labels.nope.deeper }}\"\n    service: app\n"),
+			"../../events/alertmanager/webhook-firing.json", false, "--- trigger 2 of 2"},
+	}
+	for _, c := range cases {
+		args := []string{"rule", "test", "--rule", c.rule, "--event", c.event, "--state", t.TempDir()}
+		if c.packs {
+			args = append(args, "--packs", testPacks)
+		}
+		code, out, errOut := run(t, args...)
+		if code != 2 || !strings.Contains(out+errOut, c.out) {
+			t.Errorf("%s: exit %d, want 2 with %q\n%s\n%s", c.name, code, c.out, out, errOut)
+		}
+	}
+	for codes, want := range map[[3]int]int{{1, 0, 1}: 0, {1, 1, 1}: 1, {0, 2, 1}: 2, {2, 0, 0}: 2} {
+		if got := combineRuleCodes(codes[:]); got != want {
+			t.Errorf("combineRuleCodes(%v) = %d, want %d", codes, got, want)
+		}
 	}
 }

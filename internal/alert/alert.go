@@ -2,7 +2,10 @@
 // thing alerting (source, account, region, name, dimensions or labels), a
 // fingerprint of them, and whether it fires or resolves. Two deliveries of
 // the same alarm (EventBridge and SNS, or a repeat an hour later) share a
-// fingerprint; different instances of one alarm rule do not.
+// fingerprint; different instances of one alarm rule do not. The identity
+// is always Medic's own hash of the normalised labels: a fingerprint or id
+// the sender supplies is never trusted for it (internal/sensor builds an
+// Alertmanager trigger's id and fingerprint from this one).
 package alert
 
 import (

@@ -29,6 +29,12 @@ func (e *Engine) consolidate(ctx context.Context, t trigger.Trigger, matched []r
 		for _, ev := range matched {
 			outcomes = append(outcomes, e.logged(t, Outcome{Rule: ev.Rule.Ref, Matched: true, Error: "consolidation: " + err.Error()}))
 		}
+		if len(outcomes) == 0 {
+			// No rule matched, but the delivery still was not recorded (a
+			// resolution would leave its groups open): say so, so the
+			// event source retries it too.
+			outcomes = append(outcomes, Outcome{Error: "consolidation: " + err.Error()})
+		}
 		return outcomes
 	}
 	if obs.Duplicate || obs.IsAlert && !obs.Changed && obs.Count > 1 {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/medic-sre/medic/internal/action"
 	"github.com/medic-sre/medic/internal/dispatch"
@@ -58,7 +59,17 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 type Handler struct {
 	engine *engine.Engine
 	log    *slog.Logger
+	// state keeps the rejected deliveries (the consolidation table).
+	state state.Store
+	// counts is where EventsRejected goes (CountWith).
+	counts metrics.Counter
+	// RejectedTTL is how long a rejected record is kept
+	// (intake.DefaultRejectedTTL when 0).
+	RejectedTTL time.Duration
 }
+
+// rejectedSource names the ingest Lambda as where a refusal happened.
+const rejectedSource = "ingest-lambda"
 
 // New loads the packs and builds the engine around starter; datastore is
 // what `st2kv` reads in rules (Parameter Store in AWS); consolidation is
@@ -80,12 +91,17 @@ func New(s Settings, starter engine.Starter, datastore kv.Reader, consolidation 
 	if consolidation != nil {
 		e.Consolidator = &dispatch.Consolidator{State: consolidation, Inhibit: packs.InhibitRules()}
 	}
-	return &Handler{engine: e, log: log}, nil
+	return &Handler{engine: e, log: log, state: consolidation, counts: metrics.Discard{}}, nil
 }
 
 // CountWith sends the engine's counts (alerts, remediations, escalations)
 // to c: EMF lines on stdout in the Lambda.
-func (h *Handler) CountWith(c metrics.Counter) { h.engine.Metrics = c }
+func (h *Handler) CountWith(c metrics.Counter) {
+	if c == nil {
+		c = metrics.Discard{}
+	}
+	h.engine.Metrics, h.counts = c, c
+}
 
 // Response is what one invocation did: the triggers of an alert event,
 // the group actions of a flush, or the execution whose end was recorded.
@@ -93,38 +109,68 @@ type Response struct {
 	intake.Result
 	Flushed  []engine.Outcome `json:"flushed,omitempty"`
 	Finished string           `json:"finished,omitempty"`
+	// Rejected is the record a refused event was kept as.
+	Rejected *intake.Rejected `json:"rejected,omitempty"`
 }
 
-// Handle takes any event shape intake accepts. A malformed event is logged
-// and dropped (retrying cannot fix it); a failure to start an action is
-// returned as an error so the asynchronous invoke is retried and, in the
-// end, lands in the dead-letter queue. Retries are safe: executions are
-// named deterministically.
+// Handle takes any event shape intake accepts. A refused event is kept
+// as a rejected record in the state table and counted (EventsRejected),
+// then acknowledged: retrying cannot fix it. When it cannot be recorded,
+// or an action fails to start, Handle returns an error so the asynchronous
+// invoke is retried and, in the end, lands in the dead-letter queue.
+// Retries are safe: executions are named deterministically, and a rejected
+// body is one record however often it comes.
 func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (Response, error) {
 	if dispatch.IsFlushEvent(event) {
 		return h.flush(ctx)
 	}
 	if sc, ok, err := parseStatusChange(event); ok {
 		if err != nil {
-			h.log.Error("event refused", "err", err)
-			return Response{}, nil
+			return h.reject(ctx, event, err)
 		}
 		return h.finished(ctx, sc)
 	}
 	res, err := intake.Process(ctx, h.engine, h.log, event, sensor.Request{})
 	if err != nil {
-		return Response{Result: res}, nil
+		return h.reject(ctx, event, err)
 	}
 	var failures []string
 	for _, t := range res.Triggers {
 		for _, o := range t.Outcomes {
-			if o.Error != "" {
+			switch {
+			case o.Error != "" && o.Rule == "":
+				failures = append(failures, o.Error) // not a rule's: the delivery was not recorded
+			case o.Error != "":
 				failures = append(failures, o.Rule+": "+o.Error)
 			}
 		}
 	}
 	if len(failures) > 0 {
-		return Response{Result: res}, errors.New("actions not started: " + strings.Join(failures, "; "))
+		return Response{Result: res}, errors.New("actions not started or alert not recorded: " + strings.Join(failures, "; "))
 	}
 	return Response{Result: res}, nil
+}
+
+// reject keeps a refused event. Only a refusal that was recorded is
+// acknowledged; otherwise the error makes the invoke retried.
+func (h *Handler) reject(ctx context.Context, event []byte, reason error) (Response, error) {
+	h.counts.Add(metrics.EventsRejected, 1)
+	rec := intake.NewRejected(event, rejectedSource, reason, h.now())
+	stored, err := intake.RecordRejected(ctx, h.state, rec, h.RejectedTTL)
+	if err != nil {
+		// rec.Reason, not reason: it is bounded, and the sender may have
+		// made the refusal as big as the body.
+		h.log.Error("event refused and not recorded: failing the invoke so it is retried", "reason", rec.Reason, "err", err)
+		return Response{}, fmt.Errorf("refused event (%s) not recorded: %w", rec.Reason, err)
+	}
+	h.log.Warn("event refused and recorded", "rejected", stored.ID, "count", stored.Count, "reason", stored.Reason, "bytes", stored.Bytes)
+	return Response{Rejected: &stored}, nil
+}
+
+// now is the engine's clock, so tests move both together.
+func (h *Handler) now() time.Time {
+	if h.engine.Now != nil {
+		return h.engine.Now()
+	}
+	return time.Now()
 }

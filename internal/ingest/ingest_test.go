@@ -44,8 +44,8 @@ func newHandler(t *testing.T) (*Handler, *recordingStarter) {
 // EventBridge, SNS or the alarm action, and Alertmanager) goes through the
 // handler as the Lambda runtime would hand it over: valid ones yield
 // triggers, invalid ones are refused without an error (a retry cannot fix
-// them) and start nothing. Generic webhooks arrive over HTTP paths instead
-// and are covered by internal/server.
+// them), kept as a rejected record, and start nothing. Generic webhooks
+// arrive over HTTP paths instead and are covered by internal/server.
 func TestHandlerTakesEverySampleEvent(t *testing.T) {
 	var paths []string
 	for _, dir := range []string{"cloudwatch", "alertmanager", "local", "invalid"} {
@@ -61,15 +61,17 @@ func TestHandlerTakesEverySampleEvent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h, st := newHandler(t)
+			h, st, _ := consolidating(t)
 			res, err := h.Handle(context.Background(), json.RawMessage(raw))
 			if err != nil {
 				t.Fatalf("handler error: %v", err)
 			}
 			invalid := strings.Contains(p, "/invalid/")
 			switch {
-			case invalid && (len(res.Triggers) != 0 || len(st.started) != 0):
-				t.Fatalf("invalid event accepted: %+v", res)
+			case invalid && (len(res.Triggers) != 0 || len(st.started) != 0 || res.Rejected == nil):
+				t.Fatalf("invalid event accepted or not recorded: %+v", res)
+			case !invalid && res.Rejected != nil:
+				t.Fatalf("valid event recorded as rejected: %+v", res.Rejected)
 			case !invalid && len(res.Triggers) == 0:
 				t.Fatalf("no trigger from a valid sample")
 			}

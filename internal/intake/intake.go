@@ -35,7 +35,7 @@ type TriggerResult struct {
 func Process(ctx context.Context, h Handler, log *slog.Logger, body []byte, req sensor.Request) (Result, error) {
 	triggers, err := sensor.Parse(body, req)
 	if err != nil {
-		log.Warn("event refused", "reason", err.Error(), "path", req.Path, "bytes", len(body))
+		log.Warn("event refused", "reason", bounded(err.Error(), MaxRejectedReason), "path", req.Path, "bytes", len(body))
 		return Result{}, err
 	}
 	res := Result{Triggers: make([]TriggerResult, 0, len(triggers))}

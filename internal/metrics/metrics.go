@@ -23,6 +23,9 @@ const (
 	RemediationsSucceeded = "RemediationsSucceeded"
 	RemediationsFailed    = "RemediationsFailed"
 	Escalations           = "Escalations"
+	// EventsRejected counts deliveries the ingest function refused as
+	// malformed (each is kept as a rejected record), retries included.
+	EventsRejected = "EventsRejected"
 )
 
 // Counter is what the engine counts with.

@@ -56,6 +56,9 @@ func (a *alarm) check(fields alarmFields) error {
 		return fieldErr(fields.previousState, "is %q, want ALARM, OK or INSUFFICIENT_DATA", a.previousState)
 	case a.region == "":
 		return fieldErr(fields.region, "is missing: cannot tell the alarm's region")
+	case !regionCodePattern.MatchString(a.region):
+		// Rules and targets use the region; a sender cannot make it text.
+		return fieldErr(fields.region, "is %.40q, not an AWS region code like us-east-1", a.region)
 	}
 	return nil
 }
@@ -218,23 +221,40 @@ func reasonThreshold(reasonData string) *float64 {
 // comparisonFromReason recovers the ComparisonOperator from CloudWatch's
 // reason text ("... was greater than or equal to the threshold (80.0)"),
 // because only the SNS shape sends the operator itself. Longer phrases are
-// tried first: "greater than or equal to" contains "greater than".
+// tried first: "greater than or equal to" contains "greater than". An
+// anomaly detection alarm has a band, not a threshold: its reason names the
+// lower and upper thresholds, both for the two-sided operator
+// ("was less than the lower thresholds [..] or greater than the upper
+// thresholds [..]") and, negated, when it returns to OK.
 func comparisonFromReason(reason string) string {
 	r := strings.ToLower(reason)
-	for _, c := range []struct{ phrase, op string }{
-		{"greater than or equal to the threshold", "GreaterThanOrEqualToThreshold"},
-		{"less than or equal to the threshold", "LessThanOrEqualToThreshold"},
-		{"greater than the threshold", "GreaterThanThreshold"},
-		{"less than the threshold", "LessThanThreshold"},
-		{"outside the band", "LessThanLowerOrGreaterThanUpperThreshold"},
-		{"greater than the upper thresholds", "GreaterThanUpperThreshold"},
-		{"less than the lower thresholds", "LessThanLowerThreshold"},
+	for _, c := range []struct {
+		phrases []string
+		op      string
+	}{
+		{[]string{"greater than or equal to the threshold"}, "GreaterThanOrEqualToThreshold"},
+		{[]string{"less than or equal to the threshold"}, "LessThanOrEqualToThreshold"},
+		{[]string{"greater than the threshold"}, "GreaterThanThreshold"},
+		{[]string{"less than the threshold"}, "LessThanThreshold"},
+		{[]string{"outside the band"}, "LessThanLowerOrGreaterThanUpperThreshold"},
+		{[]string{"less than the lower threshold", "greater than the upper threshold"}, "LessThanLowerOrGreaterThanUpperThreshold"},
+		{[]string{"greater than the upper threshold"}, "GreaterThanUpperThreshold"},
+		{[]string{"less than the lower threshold"}, "LessThanLowerThreshold"},
 	} {
-		if strings.Contains(r, c.phrase) {
+		if containsAll(r, c.phrases) {
 			return c.op
 		}
 	}
 	return ""
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
 }
 
 // normaliseStatistic gives the CloudWatch API spelling: SNS notifications
@@ -273,15 +293,6 @@ func parseAlarmTime(field, s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fieldErr(field, "is %q, not a timestamp like 2019-10-02T17:04:40.989+0000", s)
-}
-
-// regionFromARN reads the region out of arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME.
-func regionFromARN(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 6 || parts[0] != "arn" {
-		return ""
-	}
-	return parts[3]
 }
 
 // stableID hashes the parts that identify one state change, for shapes that

@@ -68,7 +68,7 @@ type alarmMetric struct {
 	} `json:"metricStat"`
 }
 
-func parseEventBridge(body []byte) ([]trigger.Trigger, error) {
+func parseEventBridge(body []byte, _ Request) ([]trigger.Trigger, error) {
 	var ev eventBridgeEvent
 	if err := json.Unmarshal(body, &ev); err != nil {
 		return nil, decodeErr("", err)
@@ -101,7 +101,7 @@ func parseEventBridge(body []byte) ([]trigger.Trigger, error) {
 	return []trigger.Trigger{a.toTrigger("eventbridge:"+ev.ID, "eventbridge")}, nil
 }
 
-func parseAlarmAction(body []byte) ([]trigger.Trigger, error) {
+func parseAlarmAction(body []byte, _ Request) ([]trigger.Trigger, error) {
 	var ev alarmActionEvent
 	if err := json.Unmarshal(body, &ev); err != nil {
 		return nil, decodeErr("", err)

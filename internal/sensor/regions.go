@@ -60,18 +60,58 @@ var regionCodes = map[string]string{
 	"China (Ningxia)":            "cn-northwest-1",
 }
 
+// oldRegionNames are the display names CloudWatch wrote into SNS alarm
+// notifications until about 2017 ("Region": "US - N. Virginia"): the area,
+// a dash, the place. They cover every region that existed while that
+// spelling was in use; later regions only ever had the current names.
+var oldRegionNames = map[string]string{
+	"US - N. Virginia":          "us-east-1",
+	"US - Ohio":                 "us-east-2",
+	"US - N. California":        "us-west-1",
+	"US - Oregon":               "us-west-2",
+	"US - GovCloud":             "us-gov-west-1",
+	"Canada - Central":          "ca-central-1",
+	"EU - Ireland":              "eu-west-1",
+	"EU - Frankfurt":            "eu-central-1",
+	"EU - London":               "eu-west-2",
+	"EU - Paris":                "eu-west-3",
+	"Asia Pacific - Tokyo":      "ap-northeast-1",
+	"Asia Pacific - Seoul":      "ap-northeast-2",
+	"Asia Pacific - Singapore":  "ap-southeast-1",
+	"Asia Pacific - Sydney":     "ap-southeast-2",
+	"Asia Pacific - Mumbai":     "ap-south-1",
+	"South America - Sao Paulo": "sa-east-1",
+	"South America - São Paulo": "sa-east-1",
+	"China - Beijing":           "cn-north-1",
+	"China - Ningxia":           "cn-northwest-1",
+}
+
 var regionCodePattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 
 // RegionCode returns the region code for a display name such as
-// "US East (N. Virginia)", or the input itself when it already is a code.
+// "US East (N. Virginia)" or its old spelling "US - N. Virginia", or the input itself when it already is a code.
 // ok is false when the name is unknown.
 func RegionCode(name string) (code string, ok bool) {
 	name = strings.TrimSpace(name)
 	if code, ok := regionCodes[name]; ok {
 		return code, true
 	}
+	if code, ok := oldRegionNames[name]; ok {
+		return code, true
+	}
 	if regionCodePattern.MatchString(name) {
 		return name, true
 	}
 	return "", false
+}
+
+// regionFromARN reads the region out of an ARN (arn:PARTITION:SERVICE:
+// REGION:ACCOUNT:RESOURCE), or "" when it has none that looks like a region
+// code: sample payloads carry placeholders such as "REGION" or "EXAMPLE".
+func regionFromARN(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" || !regionCodePattern.MatchString(parts[3]) {
+		return ""
+	}
+	return parts[3]
 }

@@ -90,7 +90,7 @@ func Parse(body []byte, in Request) ([]trigger.Trigger, error) {
 	if in.Hint != "" && kind.family != in.Hint {
 		return nil, fieldErr("", "body is %s, not %s", kind.name, in.Hint)
 	}
-	return kind.parse(body)
+	return kind.parse(body, in)
 }
 
 // envelope holds the top-level keys that tell the shapes apart. It is a
@@ -110,7 +110,7 @@ func (e envelope) str(key string) string {
 type shape struct {
 	name   string
 	family string
-	parse  func([]byte) ([]trigger.Trigger, error)
+	parse  func([]byte, Request) ([]trigger.Trigger, error)
 }
 
 // kind picks the parser. The checks go from the most specific key to the
@@ -125,13 +125,20 @@ func (e envelope) kind() (shape, error) {
 		return shape{"an EventBridge event", HintCloudWatch, parseEventBridge}, nil
 	case e.has("alarmData"):
 		return shape{"a CloudWatch alarm action", HintCloudWatch, parseAlarmAction}, nil
+	case e.has("AlarmName") && e.has("NewStateValue"):
+		return shape{"an SNS raw message delivery", HintCloudWatch, parseSNSRaw}, nil
 	case e.str("source") == timer.TickSource:
 		return shape{"a timer tick", HintTimer, parseTimerTick}, nil
 	case e.has("alerts"):
 		return shape{"an Alertmanager webhook", HintAlertmanager, parseAlertmanager}, nil
+	case e.has("ruleName") && e.has("evalMatches"):
+		return shape{}, fieldErr("", "this is a legacy Grafana alert webhook (ruleName, evalMatches), not an alert "+
+			"Medic reads: post it to /v1/webhooks/NAME for a core.st2.webhook trigger, or send Grafana's alerts "+
+			"through an Alertmanager")
 	}
 	return shape{}, fieldErr("", "unknown event shape: expected an EventBridge event (detail-type), "+
 		"an SNS event (Records or Type), a CloudWatch alarm action (alarmData), "+
+		"an SNS raw message delivery (AlarmName and NewStateValue), "+
 		"an Alertmanager webhook (alerts) or a timer tick (source %q); post other JSON to a webhook path", timer.TickSource)
 }
 
@@ -183,7 +190,7 @@ func join(prefix, field string) string {
 
 // parseTimerTick reads the input an EventBridge Scheduler schedule sends for
 // a rule's timer (see timer.Timer.SchedulerInput).
-func parseTimerTick(body []byte) ([]trigger.Trigger, error) {
+func parseTimerTick(body []byte, _ Request) ([]trigger.Trigger, error) {
 	t, err := timer.ParseTick(body)
 	if err != nil {
 		var te *timer.Error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/medic-sre/medic/internal/trigger"
 )
@@ -69,7 +70,7 @@ type snsDimension struct {
 	Value string `json:"value"`
 }
 
-func parseSNSRecords(body []byte) ([]trigger.Trigger, error) {
+func parseSNSRecords(body []byte, _ Request) ([]trigger.Trigger, error) {
 	var ev struct {
 		Records []snsRecord `json:"Records"`
 	}
@@ -98,7 +99,7 @@ func parseSNSRecords(body []byte) ([]trigger.Trigger, error) {
 }
 
 // parseSNSDelivery reads the body SNS POSTs to an HTTP(S) subscription.
-func parseSNSDelivery(body []byte) ([]trigger.Trigger, error) {
+func parseSNSDelivery(body []byte, _ Request) ([]trigger.Trigger, error) {
 	var n snsNotification
 	if err := json.Unmarshal(body, &n); err != nil {
 		return nil, decodeErr("", err)
@@ -122,7 +123,7 @@ func snsToTrigger(at string, n *snsNotification) (trigger.Trigger, error) {
 	if isEventBridgeJSON(n.Message) {
 		return snsWrappedEventBridge(join(at, "Message"), n.Message)
 	}
-	a, err := snsAlarm(join(at, "Message"), n.Message)
+	a, err := snsAlarm(join(at, "Message"), n.Message, n.TopicArn)
 	if err != nil {
 		return trigger.Trigger{}, err
 	}
@@ -139,7 +140,7 @@ func isEventBridgeJSON(message string) bool {
 // snsWrappedEventBridge keeps the EventBridge id, so the event dedupes
 // with the same event delivered to the Lambda directly.
 func snsWrappedEventBridge(at, message string) (trigger.Trigger, error) {
-	triggers, err := parseEventBridge([]byte(message))
+	triggers, err := parseEventBridge([]byte(message), Request{})
 	var se *Error
 	if errors.As(err, &se) {
 		return trigger.Trigger{}, fieldErr(join(at, se.Field), "%s", se.Reason)
@@ -152,8 +153,9 @@ func snsWrappedEventBridge(at, message string) (trigger.Trigger, error) {
 	return t, nil
 }
 
-// snsAlarm decodes the Message string; at is its JSON path.
-func snsAlarm(at, message string) (*alarm, error) {
+// snsAlarm decodes the Message string; at is its JSON path and topicArn the
+// topic it was published to ("" when unknown), a last resort for the region.
+func snsAlarm(at, message, topicArn string) (*alarm, error) {
 	if !strings.HasPrefix(strings.TrimSpace(message), "{") || !json.Valid([]byte(message)) {
 		return nil, fieldErr(at, "is not a JSON object, so not a CloudWatch alarm notification")
 	}
@@ -164,7 +166,7 @@ func snsAlarm(at, message string) (*alarm, error) {
 	if m.AlarmName == "" || m.NewStateValue == "" {
 		return nil, fieldErr(at, "is not a CloudWatch alarm notification (no AlarmName or NewStateValue)")
 	}
-	t, err := parseAlarmTime(at+".StateChangeTime", m.StateChangeTime)
+	t, err := parseAlarmTime(join(at, "StateChangeTime"), m.StateChangeTime)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +185,7 @@ func snsAlarm(at, message string) (*alarm, error) {
 	if m.AlarmDescription != nil {
 		a.description = *m.AlarmDescription
 	}
-	if a.region, err = snsRegion(at, m); err != nil {
+	if a.region, err = snsRegion(at, m, topicArn); err != nil {
 		return nil, err
 	}
 	for _, c := range m.TriggeringChildren {
@@ -192,22 +194,52 @@ func snsAlarm(at, message string) (*alarm, error) {
 	if m.Trigger != nil {
 		m.Trigger.fill(a)
 	}
-	if err := a.check(alarmFields{at + ".AlarmName", at + ".NewStateValue", at + ".OldStateValue", at + ".Region"}); err != nil {
+	if err := a.check(alarmFields{join(at, "AlarmName"), join(at, "NewStateValue"), join(at, "OldStateValue"), join(at, "Region")}); err != nil {
 		return nil, err
 	}
 	return a, nil
 }
 
-// snsRegion maps the display name to a code; an unknown name falls back to
-// the region in the alarm ARN, which is always a code.
-func snsRegion(at string, m snsAlarmMessage) (string, error) {
+// snsRegion maps the display name to a code. An unknown name falls back to
+// the region in the alarm ARN, then to the topic's: CloudWatch only notifies
+// topics in the alarm's own region, and old notifications carry no AlarmArn.
+func snsRegion(at string, m snsAlarmMessage, topicArn string) (string, error) {
 	if code, ok := RegionCode(m.Region); ok {
 		return code, nil
 	}
 	if code := regionFromARN(m.AlarmArn); code != "" {
 		return code, nil
 	}
-	return "", fieldErr(at+".Region", "is %q, not a known AWS region name, and AlarmArn names no region", m.Region)
+	if code := regionFromARN(topicArn); code != "" {
+		return code, nil
+	}
+	return "", fieldErr(join(at, "Region"), "is %.40q, not a known AWS region name, and neither AlarmArn nor the topic ARN names a region", m.Region)
+}
+
+// parseSNSRaw reads an alarm notification sent with SNS raw message
+// delivery: the Message alone, without the envelope. SNS names the delivery
+// and the topic in headers (HTTP subscriptions); without them the id is a
+// hash of the state change, so a redelivery is still recognised.
+func parseSNSRaw(body []byte, in Request) ([]trigger.Trigger, error) {
+	a, err := snsAlarm("", string(body), header(in.Headers, "x-amz-sns-topic-arn"))
+	if err != nil {
+		return nil, err
+	}
+	id := "sns:" + header(in.Headers, "x-amz-sns-message-id")
+	if id == "sns:" {
+		id = stableID("sns-raw:", a.account, a.region, a.name, a.state, a.time.Format(time.RFC3339Nano))
+	}
+	return []trigger.Trigger{a.toTrigger(id, "sns")}, nil
+}
+
+// header looks a header up without regard to case.
+func header(headers map[string]string, name string) string {
+	for k, v := range headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
 }
 
 func (tr *snsAlarmTrigger) fill(a *alarm) {
