@@ -217,9 +217,36 @@ func TestRestartServiceRestartsAndVerifies(t *testing.T) {
 		t.Fatalf("systemctl calls:\n%s", got)
 	}
 
-	// A unit name that is not one never reaches systemctl restart.
+	// A unit name that is not one is refused when the run is planned, so
+	// it reaches no step at all, not even diagnose's systemctl status (an
+	// option there would make systemctl connect to a host it names).
+	a, _ := shippedPacks(t).Action("linux.restart_service")
+	for _, hostile := range []string{"-x; reboot", "--host=evil.example", "-H evil", "-Hevil"} {
+		_, err := a.ResolveParams(map[string]any{"target": "localhost", "service": hostile})
+		var perr *pack.ParamError
+		if !errors.As(err, &perr) || !strings.Contains(err.Error(), `parameter "service"`) || !strings.Contains(err.Error(), "systemd-unit") {
+			t.Errorf("service %q: want a refusal naming the parameter and format, got %v", hostile, err)
+		}
+	}
+	// The command's own check stays as a second line of defence: a plan
+	// built around the schema still does not restart.
 	_ = os.Remove(log)
-	_, err := runShipped(t, newHarness(t), "linux.restart_service", map[string]any{"target": "localhost", "service": "-x; reboot", "settle_seconds": 0, "max_attempts": 1})
+	unchecked := *a
+	unchecked.Parameters = map[string]*pack.Param{}
+	for name, p := range a.Parameters {
+		loose := *p
+		loose.Constraints = pack.Constraints{}
+		unchecked.Parameters[name] = &loose
+	}
+	params, err := unchecked.ResolveParams(map[string]any{"target": "localhost", "service": "-x; reboot", "settle_seconds": 0, "max_attempts": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Build(&unchecked, params, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = newHarness(t).run(plan)
 	var aerr *asl.Error
 	if !errors.As(err, &aerr) || aerr.Name != "Medic.RemediationFailed" {
 		t.Fatalf("want Medic.RemediationFailed, got %v", err)
