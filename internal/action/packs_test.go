@@ -3,6 +3,7 @@ package action
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -483,5 +484,111 @@ func TestShippedAliasesBuildPlans(t *testing.T) {
 		if _, err := Build(a, params, Settings{}); err != nil {
 			t.Errorf("%s: %v", al.Ref, err)
 		}
+	}
+}
+
+// linux.free_disk judges the path after cleaning it: "//etc" and
+// "/tmp/../etc" are /etc, refused when the run is planned (the string match
+// in the remediate command let both through, and a file under /etc was
+// deleted). A path that cleans to an allowed directory is passed on clean.
+func TestFreeDiskRefusesSystemDirectoriesHoweverWritten(t *testing.T) {
+	a, _ := shippedPacks(t).Action("linux.free_disk")
+	for _, path := range []string{"//etc", "/tmp/../etc", "/etc/", "/./usr/lib", "/var/../boot/grub", "/", "//", "/tmp/../..", "/lib64/x"} {
+		_, err := a.ResolveParams(map[string]any{"target": "localhost", "path": path})
+		if err == nil || !strings.Contains(err.Error(), `parameter "path"`) || !strings.Contains(err.Error(), "not_under forbids") {
+			t.Errorf("path %q: want a not_under refusal naming the parameter, got %v", path, err)
+		}
+	}
+	for _, bad := range []string{"tmp", "--files0-from=/proc/self/environ", "/tmp/x\n/etc", "/tmp/\x00"} {
+		if _, err := a.ResolveParams(map[string]any{"target": "localhost", "path": bad}); err == nil || !strings.Contains(err.Error(), "format absolute-path") {
+			t.Errorf("path %q: want a format refusal, got %v", bad, err)
+		}
+	}
+	for _, pattern := range []string{"*/../*", "-delete", "../x", "a\nb", "$(x)", ""} {
+		if _, err := a.ResolveParams(map[string]any{"target": "localhost", "path": "/tmp", "pattern": pattern}); err == nil || !strings.Contains(err.Error(), `parameter "pattern"`) {
+			t.Errorf("pattern %q: want a refusal, got %v", pattern, err)
+		}
+	}
+	params, err := a.ResolveParams(map[string]any{"target": "localhost", "path": "/tmp/x/../medic//scratch/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Build(a, params, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if script := plan.Input["commands"].(map[string]any)["remediate"].(string); !strings.Contains(script, "path='/tmp/medic/scratch'") {
+		t.Fatalf("the command does not get the clean path:\n%s", script)
+	}
+}
+
+// The same through a rule, from an alert: the disk alarm whose path
+// dimension is "//etc" plans nothing.
+func TestDiskAlarmWithATraversingPathIsRefusedAtPlanning(t *testing.T) {
+	set := shippedPacks(t)
+	for _, path := range []string{"//etc", "/tmp/../etc", "--files0-from=/proc/self/environ"} {
+		tr := alarm("disk_used_percent", "i-0abc", map[string]any{"path": path})
+		for _, ev := range rule.NewIndex(set.Rules()).Evaluate(tr, noKV{}) {
+			if !ev.Fires() {
+				continue
+			}
+			a, _ := set.Action(ev.Rule.Action.Ref)
+			var perr *pack.ParamError
+			if _, err := a.ResolveParams(ev.Params); !errors.As(err, &perr) {
+				t.Errorf("path %q: %s planned: %v", path, ev.Rule.Ref, err)
+			}
+		}
+	}
+}
+
+// Every parameter of every shipped action that a rule or a chat user can
+// set is constrained beyond its type (objects excepted: env and headers
+// are quoted or sent as data, never parsed as arguments).
+func TestEveryShippedParameterIsConstrained(t *testing.T) {
+	for _, a := range shippedPacks(t).Actions() {
+		for name, p := range a.Parameters {
+			if p.Immutable || p.Type == "object" {
+				continue
+			}
+			if !p.HasConstraint() {
+				t.Errorf("%s: parameter %s (%s) has no pattern, enum, format, bounds or length limit", a.Ref, name, p.Type)
+			}
+		}
+	}
+}
+
+// Every shipped string parameter that is not free text by design refuses
+// values that could become an option, a second command, a second line or
+// a path elsewhere, whatever the action.
+func TestShippedParametersRefuseHostileValues(t *testing.T) {
+	freeText := map[string]bool{ // quoted as data, never an argument or a name
+		"core.local.cmd": true, "core.remote.cmd": true, "core.notify.message": true,
+		"core.ask.question": true, "core.http.body": true,
+	}
+	hostile := []string{"--host=evil.example", "-H evil", "-Hevil", "--files0-from=/proc/self/environ",
+		"$(touch PWNED)", "`touch PWNED`", "x; touch PWNED", "x\ntouch PWNED", "x\x00y", "../../etc/passwd",
+		"x' y", "ｎｇｉｎｘ\u202e", strings.Repeat("A", 70000)}
+	checked := 0
+	for _, a := range shippedPacks(t).Actions() {
+		for name, p := range a.Parameters {
+			if p.Immutable || (p.Type != "string" && p.Type != "array") || freeText[a.Ref+"."+name] {
+				continue
+			}
+			checked++
+			for _, v := range hostile {
+				given := map[string]any{name: v}
+				if p.Type == "array" {
+					given[name] = []any{v}
+				}
+				_, err := a.ResolveParams(given)
+				var perr *pack.ParamError
+				if !errors.As(err, &perr) || !strings.Contains(err.Error(), fmt.Sprintf("parameter %q", name)) {
+					t.Errorf("%s.%s accepts %.60q", a.Ref, name, v)
+				}
+			}
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("only %d parameters checked", checked)
 	}
 }

@@ -39,8 +39,8 @@ var formats = map[string]format{
 		valid: regexp.MustCompile(`^[A-Za-z0-9:_@][A-Za-z0-9:_.@-]{0,254}$`).MatchString,
 	},
 	"process-name": {
-		want:  "a process name as ps -o comm shows it: 1 to 15 of A-Z a-z 0-9 _ . + : @ -, not starting with -",
-		valid: regexp.MustCompile(`^[A-Za-z0-9_.+:@][A-Za-z0-9_.+:@-]{0,14}$`).MatchString,
+		want:  "a process name as ps -o comm shows it: 1 to 15 of A-Z a-z 0-9 _ . + : @ -, not starting with - or .",
+		valid: regexp.MustCompile(`^[A-Za-z0-9_+:@][A-Za-z0-9_.+:@-]{0,14}$`).MatchString,
 	},
 	"ec2-instance-id": {
 		want:  "an EC2 instance id: i- then 1 to 17 lowercase letters or digits (AWS's are 8 or 17 hex digits)",
