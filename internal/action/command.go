@@ -120,7 +120,7 @@ func scriptBody(a *pack.Action, params map[string]any) (string, error) {
 	// says.
 	path, err := a.ScriptPath()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("entry_point %w", err)
 	}
 	src, err := os.ReadFile(path)
 	if err != nil {

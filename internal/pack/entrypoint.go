@@ -56,18 +56,18 @@ func (a *Action) ScriptPath() (string, error) {
 	actionsDir := filepath.Dir(a.File)
 	packDir, err := filepath.EvalSymlinks(filepath.Dir(actionsDir))
 	if err != nil {
-		return "", fmt.Errorf("entry_point: pack folder: %w", err)
+		return "", fmt.Errorf("%q: pack folder: %w", a.EntryPoint, err)
 	}
 	if filepath.IsAbs(a.EntryPoint) {
-		return "", fmt.Errorf("entry_point %q is absolute: name a script inside the pack, relative to %s", a.EntryPoint, actionsDir)
+		return "", fmt.Errorf("%q is absolute: name a script inside the pack, relative to %s", a.EntryPoint, actionsDir)
 	}
 	script, err := filepath.EvalSymlinks(filepath.Join(actionsDir, a.EntryPoint))
 	if err != nil {
-		return "", fmt.Errorf("entry_point %q: %w", a.EntryPoint, err)
+		return "", fmt.Errorf("%q: %w", a.EntryPoint, err)
 	}
 	inside, err := filepath.Rel(packDir, script)
 	if err != nil || inside == ".." || strings.HasPrefix(inside, ".."+string(filepath.Separator)) || filepath.IsAbs(inside) {
-		return "", fmt.Errorf("entry_point %q resolves to %s, outside the pack %s (after following symlinks): a script must live inside its pack", a.EntryPoint, script, packDir)
+		return "", fmt.Errorf("%q resolves to %s, outside the pack %s (after following symlinks): a script must live inside its pack", a.EntryPoint, script, packDir)
 	}
 	return script, nil
 }
