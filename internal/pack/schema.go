@@ -192,6 +192,7 @@ func (p *Param) judge(v any) (any, []string) {
 }
 
 func (p *Param) judgeString(s string) (string, []string) {
+	shown := showValue(s)
 	if p.Format != "" {
 		f, ok := formats[p.Format]
 		if !ok {
@@ -201,22 +202,25 @@ func (p *Param) judgeString(s string) (string, []string) {
 			return s, []string{fmt.Sprintf("%s is not format %s (%s)", showValue(s), p.Format, f.want)}
 		}
 		if f.canonical != nil {
-			s = f.canonical(s)
+			raw := s
+			if s = f.canonical(s); s != raw {
+				shown = fmt.Sprintf("%s (cleaned: %s)", showValue(raw), showValue(s))
+			}
 		}
 	}
 	var errs []string
 	if p.pattern != nil && !p.pattern.MatchString(s) {
-		errs = append(errs, fmt.Sprintf("%s does not match pattern %s (the whole value must match)", showValue(s), p.Pattern))
+		errs = append(errs, fmt.Sprintf("%s does not match pattern %s (the whole value must match)", shown, p.Pattern))
 	}
 	n := utf8.RuneCountInString(s)
 	if p.MinLength != nil && n < *p.MinLength {
-		errs = append(errs, fmt.Sprintf("%s is %d characters, fewer than minLength %d", showValue(s), n, *p.MinLength))
+		errs = append(errs, fmt.Sprintf("%s is %d characters, fewer than minLength %d", shown, n, *p.MinLength))
 	}
 	if p.MaxLength != nil && n > *p.MaxLength {
-		errs = append(errs, fmt.Sprintf("%s is %d characters, more than maxLength %d", showValue(s), n, *p.MaxLength))
+		errs = append(errs, fmt.Sprintf("%s is %d characters, more than maxLength %d", shown, n, *p.MaxLength))
 	}
 	if dir, under := underAny(s, p.NotUnder); under && p.Format == "absolute-path" {
-		errs = append(errs, fmt.Sprintf("%s is %s or below it, which not_under forbids (forbidden: %s)", showValue(s), dir, strings.Join(p.NotUnder, " ")))
+		errs = append(errs, fmt.Sprintf("%s is %s or below it, which not_under forbids (forbidden: %s)", shown, dir, strings.Join(p.NotUnder, " ")))
 	}
 	return s, errs
 }

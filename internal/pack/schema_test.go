@@ -181,7 +181,7 @@ func TestBadSchemasAreLoadProblems(t *testing.T) {
 		"default breaks pattern":  {"  x: {type: string, pattern: '[a-z]+', default: 'A1'}\n", `parameters.x.default: "A1" does not match pattern [a-z]+`},
 		"default breaks format":   {"  x: {type: string, format: systemd-unit, default: '-x'}\n", `parameters.x.default: "-x" is not format systemd-unit`},
 		"default breaks maximum":  {"  x: {type: integer, maximum: 5, default: 6}\n", "parameters.x.default: 6 is more than maximum 5"},
-		"default under forbidden": {"  x: {type: string, format: absolute-path, not_under: [/etc], default: //etc/x}\n", "parameters.x.default: \"/etc/x\" is /etc or below it"},
+		"default under forbidden": {"  x: {type: string, format: absolute-path, not_under: [/etc], default: //etc/x}\n", "parameters.x.default: \"//etc/x\" (cleaned: \"/etc/x\") is /etc or below it"},
 		"enum breaks format":      {"  x: {type: string, format: signal, enum: [TERM, SIGKILL]}\n", "parameters.x.enum[1]: breaks the parameter's own constraints"},
 		"min above max":           {"  x: {type: integer, minimum: 5, maximum: 1}\n", "parameters.x.minimum: 5 is above maximum 1"},
 		"minLength above max":     {"  x: {type: string, minLength: 5, maxLength: 1}\n", "parameters.x.minLength: 5 is above maxLength 1"},
