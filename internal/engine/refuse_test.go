@@ -11,6 +11,7 @@ import (
 
 	"github.com/medic-sre/medic/internal/pack"
 	"github.com/medic-sre/medic/internal/rule"
+	"github.com/medic-sre/medic/internal/sensor"
 	"github.com/medic-sre/medic/internal/trigger"
 )
 
@@ -133,5 +134,43 @@ func TestChatRunRefusalIsAClearError(t *testing.T) {
 	}
 	if len(st.started) != 0 {
 		t.Fatal("started")
+	}
+}
+
+// The real-shaped sample alerts in events/ still plan with the strict
+// schemas: every rule they fire starts, none is refused.
+func TestSampleEventsPlanUnderTheStrictSchemas(t *testing.T) {
+	files, _ := filepath.Glob("../../events/*/*.json")
+	started := 0
+	for _, f := range files {
+		if strings.Contains(f, "/invalid/") || strings.Contains(f, "/control/") {
+			continue
+		}
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := sensor.Request{}
+		if strings.Contains(f, "/webhook/") {
+			req = sensor.Request{Path: "/v1/webhooks/generic", Hint: sensor.HintWebhook}
+		}
+		triggers, err := sensor.Parse(body, req)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		e, _ := newEngine(t)
+		for _, tr := range triggers {
+			for _, o := range e.Handle(context.Background(), tr) {
+				if o.Refused != "" || o.Error != "" {
+					t.Errorf("%s: rule %s: refused %q, error %q", f, o.Rule, o.Refused, o.Error)
+				}
+				if o.Execution != "" {
+					started++
+				}
+			}
+		}
+	}
+	if started == 0 {
+		t.Fatal("no sample event started anything")
 	}
 }
