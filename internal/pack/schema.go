@@ -5,6 +5,7 @@ import (
 	"math"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -31,13 +32,16 @@ type Constraints struct {
 	Items *Param
 }
 
-// Keywords and the types they apply to ("" is an untyped parameter, which
-// takes any keyword).
-var (
-	stringKeywords = []string{"pattern", "format", "minLength", "maxLength", "not_under"}
-	numberKeywords = []string{"minimum", "maximum"}
-	arrayKeywords  = []string{"items", "minItems", "maxItems"}
-)
+// keywordTypes are the types each constraint keyword applies to (an
+// untyped parameter takes any keyword).
+var keywordTypes = []struct {
+	keywords []string
+	types    []string
+}{
+	{[]string{"pattern", "format", "minLength", "maxLength", "not_under"}, []string{"string"}},
+	{[]string{"minimum", "maximum"}, []string{"integer", "number"}},
+	{[]string{"items", "minItems", "maxItems"}, []string{"array"}},
+}
 
 // itemFields are what an array's `items` schema may say: an item is not a
 // parameter of its own, so required, default, immutable, secret and
@@ -77,7 +81,16 @@ func (c *Constraints) parseConstraint(file, field, k string, v *yaml.Node, ps *p
 			ps.add(file, v.Line, field, "must be a non-negative integer, got %q", v.Value)
 			return true
 		}
-		*map[string]**int{"minLength": &c.MinLength, "maxLength": &c.MaxLength, "minItems": &c.MinItems, "maxItems": &c.MaxItems}[k] = &n
+		switch k {
+		case "minLength":
+			c.MinLength = &n
+		case "maxLength":
+			c.MaxLength = &n
+		case "minItems":
+			c.MinItems = &n
+		default:
+			c.MaxItems = &n
+		}
 	case "not_under":
 		if v.Kind != yaml.SequenceNode || v.Decode(&c.NotUnder) != nil {
 			ps.add(file, v.Line, field, "must be a list of absolute directories")
@@ -97,19 +110,21 @@ func (c *Constraints) parseConstraint(file, field, k string, v *yaml.Node, ps *p
 }
 
 // parseItems reads an array's `items` schema.
-func parseItems(file, field string, n *yaml.Node, ps *problems) *Param {
-	for _, f := range mappingEntries(file, field, n, ps) {
-		known := false
-		for _, k := range itemFields {
-			known = known || k == f.key.Value
-		}
-		if !known {
-			ps.add(file, f.key.Line, field+"."+f.key.Value, "does not apply to array items (known: %s)", strings.Join(itemFields, ", "))
+func parseItems(file, name string, n *yaml.Node, ps *problems) *Param {
+	if n.Kind != yaml.MappingNode {
+		ps.add(file, n.Line, name, "must be a mapping (the schema of each item)")
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		f := field{n.Content[i], n.Content[i+1]}
+		// Attributes no parameter has are parseParam's to report.
+		if !slices.Contains(itemFields, f.key.Value) && slices.Contains(paramFields, f.key.Value) {
+			ps.add(file, f.key.Line, name+"."+f.key.Value, "does not apply to array items (known: %s)", strings.Join(itemFields, ", "))
 		}
 	}
-	p := parseParam(file, field, n, ps)
+	p := parseParam(file, name, n, ps)
 	if p != nil && p.Type == "array" {
-		ps.add(file, n.Line, field+".type", "arrays of arrays are not supported: items must be strings, integers, numbers or booleans")
+		ps.add(file, n.Line, name+".type", "arrays of arrays are not supported: items must be strings, integers, numbers or booleans")
 	}
 	return p
 }
@@ -118,10 +133,10 @@ func parseItems(file, field string, n *yaml.Node, ps *problems) *Param {
 // contradict each other, and a default or enum value that breaks p's own
 // constraints. lines maps a keyword to its line.
 func checkSchema(file, name string, p *Param, lines map[string]int, ps *problems) {
-	for kinds, types := range map[*[]string]string{&stringKeywords: "string", &numberKeywords: "integer number", &arrayKeywords: "array"} {
-		for _, k := range *kinds {
-			if _, set := lines[k]; set && p.Type != "" && !strings.Contains(types, p.Type) {
-				ps.add(file, lines[k], name+"."+k, "applies to %s parameters, not %s", strings.ReplaceAll(types, " ", " or "), p.Type)
+	for _, kt := range keywordTypes {
+		for _, k := range kt.keywords {
+			if _, set := lines[k]; set && p.Type != "" && !slices.Contains(kt.types, p.Type) {
+				ps.add(file, lines[k], name+"."+k, "applies to %s parameters, not %s", strings.Join(kt.types, " or "), p.Type)
 			}
 		}
 	}

@@ -194,6 +194,7 @@ func TestBadSchemasAreLoadProblems(t *testing.T) {
 		"minimum not a number":    {"  x: {type: integer, minimum: low}\n", `parameters.x.minimum: must be a number, got "low"`},
 		"item field":              {"  x: {type: array, items: {type: string, required: true}}\n", "parameters.x.items.required: does not apply to array items"},
 		"item pattern bad":        {"  x: {type: array, items: {type: string, pattern: '(('}}\n", "parameters.x.items.pattern: not a valid regular expression"},
+		"items not a mapping":     {"  x: {type: array, items: string}\n", "parameters.x.items: must be a mapping (the schema of each item)"},
 		"nested arrays":           {"  x: {type: array, items: {type: array}}\n", "parameters.x.items.type: arrays of arrays are not supported"},
 	}
 	for name, c := range cases {
