@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,7 +115,13 @@ func scriptBody(a *pack.Action, params map[string]any) (string, error) {
 	if a.EntryPoint == "" {
 		return "", fmt.Errorf("runner %s needs entry_point naming a script", a.RunnerType)
 	}
-	path := filepath.Join(filepath.Dir(a.File), a.EntryPoint)
+	// Resolved again here, not only when the pack was validated: the
+	// script that runs is the one inside the pack, whatever a symlink now
+	// says.
+	path, err := a.ScriptPath()
+	if err != nil {
+		return "", fmt.Errorf("entry_point %w", err)
+	}
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("entry_point: %w", err)

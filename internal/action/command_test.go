@@ -218,3 +218,28 @@ func TestScriptKeepsItsInterpreter(t *testing.T) {
 		t.Fatalf("%q %v", out, err)
 	}
 }
+
+// The runner resolves entry_point again when it builds the command: a
+// script swapped for a symlink out of the pack after validation (or a
+// hand-made Action) is refused, and nothing of it is embedded.
+func TestScriptBodyRefusesAnEntryPointOutsideThePack(t *testing.T) {
+	packDir := t.TempDir()
+	actions := filepath.Join(packDir, "actions")
+	if err := os.MkdirAll(actions, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(t.TempDir(), "secret.sh")
+	if err := os.WriteFile(secret, []byte("#!/bin/sh\necho SECRET-BODY\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(actions, "run.sh")); err != nil {
+		t.Fatal(err)
+	}
+	for _, ep := range []string{"run.sh", "../../" + filepath.Base(filepath.Dir(secret)) + "/secret.sh", secret} {
+		a := &pack.Action{Ref: "t.s", RunnerType: RunnerRemoteShellScript, EntryPoint: ep, File: filepath.Join(actions, "s.yaml")}
+		_, err := Build(a, map[string]any{"hosts": "h"}, Settings{})
+		if err == nil || !strings.Contains(err.Error(), "entry_point") || strings.Contains(err.Error(), "SECRET-BODY") {
+			t.Errorf("entry_point %q: want a refusal, got %v", ep, err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package action
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -142,6 +143,30 @@ func runShipped(t *testing.T, h *harness, ref string, given map[string]any) (map
 	if !ok {
 		t.Fatalf("no action %s", ref)
 	}
+	return runPlanned(t, h, a, given)
+}
+
+// runShippedUnchecked runs a shipped action with its parameter constraints
+// removed: the commands themselves must stay safe (their second line of
+// defence) for values that planning would have refused.
+func runShippedUnchecked(t *testing.T, h *harness, ref string, given map[string]any) (map[string]any, error) {
+	t.Helper()
+	a, ok := shippedPacks(t).Action(ref)
+	if !ok {
+		t.Fatalf("no action %s", ref)
+	}
+	unchecked := *a
+	unchecked.Parameters = map[string]*pack.Param{}
+	for name, p := range a.Parameters {
+		loose := *p
+		loose.Constraints = pack.Constraints{}
+		unchecked.Parameters[name] = &loose
+	}
+	return runPlanned(t, h, &unchecked, given)
+}
+
+func runPlanned(t *testing.T, h *harness, a *pack.Action, given map[string]any) (map[string]any, error) {
+	t.Helper()
 	params, err := a.ResolveParams(given)
 	if err != nil {
 		t.Fatal(err)
@@ -218,11 +243,23 @@ func TestRestartServiceRestartsAndVerifies(t *testing.T) {
 		t.Fatalf("systemctl calls:\n%s", got)
 	}
 
-	// A unit name that is not one never reaches systemctl restart.
+	// A unit name that is not one is refused when the run is planned, so
+	// it reaches no step at all, not even diagnose's systemctl status (an
+	// option there would make systemctl connect to a host it names).
+	a, _ := shippedPacks(t).Action("linux.restart_service")
+	for _, hostile := range []string{"-x; reboot", "--host=evil.example", "-H evil", "-Hevil"} {
+		_, err := a.ResolveParams(map[string]any{"target": "localhost", "service": hostile})
+		var perr *pack.ParamError
+		if !errors.As(err, &perr) || !strings.Contains(err.Error(), `parameter "service"`) || !strings.Contains(err.Error(), "systemd-unit") {
+			t.Errorf("service %q: want a refusal naming the parameter and format, got %v", hostile, err)
+		}
+	}
+	// The command's own check stays as a second line of defence: a plan
+	// built around the schema still does not restart.
 	_ = os.Remove(log)
 	h = newHarness(t)
 	h.tasks.SSM.Path = dir + string(os.PathListSeparator) + localrun.DefaultPath
-	_, err := runShipped(t, h, "linux.restart_service", map[string]any{"target": "localhost", "service": "-x; reboot", "settle_seconds": 0, "max_attempts": 1})
+	_, err := runShippedUnchecked(t, h, "linux.restart_service", map[string]any{"target": "localhost", "service": "-x; reboot", "settle_seconds": 0, "max_attempts": 1})
 	var aerr *asl.Error
 	if !errors.As(err, &aerr) || aerr.Name != "Medic.RemediationFailed" {
 		t.Fatalf("want Medic.RemediationFailed, got %v", err)
@@ -459,5 +496,111 @@ func TestShippedAliasesBuildPlans(t *testing.T) {
 		if _, err := Build(a, params, Settings{}); err != nil {
 			t.Errorf("%s: %v", al.Ref, err)
 		}
+	}
+}
+
+// linux.free_disk judges the path after cleaning it: "//etc" and
+// "/tmp/../etc" are /etc, refused when the run is planned (the string match
+// in the remediate command let both through, and a file under /etc was
+// deleted). A path that cleans to an allowed directory is passed on clean.
+func TestFreeDiskRefusesSystemDirectoriesHoweverWritten(t *testing.T) {
+	a, _ := shippedPacks(t).Action("linux.free_disk")
+	for _, path := range []string{"//etc", "/tmp/../etc", "/etc/", "/./usr/lib", "/var/../boot/grub", "/", "//", "/tmp/../..", "/lib64/x"} {
+		_, err := a.ResolveParams(map[string]any{"target": "localhost", "path": path})
+		if err == nil || !strings.Contains(err.Error(), `parameter "path"`) || !strings.Contains(err.Error(), "not_under forbids") {
+			t.Errorf("path %q: want a not_under refusal naming the parameter, got %v", path, err)
+		}
+	}
+	for _, bad := range []string{"tmp", "--files0-from=/proc/self/environ", "/tmp/x\n/etc", "/tmp/\x00"} {
+		if _, err := a.ResolveParams(map[string]any{"target": "localhost", "path": bad}); err == nil || !strings.Contains(err.Error(), "format absolute-path") {
+			t.Errorf("path %q: want a format refusal, got %v", bad, err)
+		}
+	}
+	for _, pattern := range []string{"*/../*", "-delete", "../x", "a\nb", "$(x)", ""} {
+		if _, err := a.ResolveParams(map[string]any{"target": "localhost", "path": "/tmp", "pattern": pattern}); err == nil || !strings.Contains(err.Error(), `parameter "pattern"`) {
+			t.Errorf("pattern %q: want a refusal, got %v", pattern, err)
+		}
+	}
+	params, err := a.ResolveParams(map[string]any{"target": "localhost", "path": "/tmp/x/../medic//scratch/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Build(a, params, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if script := plan.Input["commands"].(map[string]any)["remediate"].(string); !strings.Contains(script, "path='/tmp/medic/scratch'") {
+		t.Fatalf("the command does not get the clean path:\n%s", script)
+	}
+}
+
+// The same through a rule, from an alert: the disk alarm whose path
+// dimension is "//etc" plans nothing.
+func TestDiskAlarmWithATraversingPathIsRefusedAtPlanning(t *testing.T) {
+	set := shippedPacks(t)
+	for _, path := range []string{"//etc", "/tmp/../etc", "--files0-from=/proc/self/environ"} {
+		tr := alarm("disk_used_percent", "i-0abc", map[string]any{"path": path})
+		for _, ev := range rule.NewIndex(set.Rules()).Evaluate(tr, noKV{}) {
+			if !ev.Fires() {
+				continue
+			}
+			a, _ := set.Action(ev.Rule.Action.Ref)
+			var perr *pack.ParamError
+			if _, err := a.ResolveParams(ev.Params); !errors.As(err, &perr) {
+				t.Errorf("path %q: %s planned: %v", path, ev.Rule.Ref, err)
+			}
+		}
+	}
+}
+
+// Every parameter of every shipped action that a rule or a chat user can
+// set is constrained beyond its type (objects excepted: env and headers
+// are quoted or sent as data, never parsed as arguments).
+func TestEveryShippedParameterIsConstrained(t *testing.T) {
+	for _, a := range shippedPacks(t).Actions() {
+		for name, p := range a.Parameters {
+			if p.Immutable || p.Type == "object" {
+				continue
+			}
+			if !p.HasConstraint() {
+				t.Errorf("%s: parameter %s (%s) has no pattern, enum, format, bounds or length limit", a.Ref, name, p.Type)
+			}
+		}
+	}
+}
+
+// Every shipped string parameter that is not free text by design refuses
+// values that could become an option, a second command, a second line or
+// a path elsewhere, whatever the action.
+func TestShippedParametersRefuseHostileValues(t *testing.T) {
+	freeText := map[string]bool{ // quoted as data, never an argument or a name
+		"core.local.cmd": true, "core.remote.cmd": true, "core.notify.message": true,
+		"core.ask.question": true, "core.http.body": true,
+	}
+	hostile := []string{"--host=evil.example", "-H evil", "-Hevil", "--files0-from=/proc/self/environ",
+		"$(touch PWNED)", "`touch PWNED`", "x; touch PWNED", "x\ntouch PWNED", "x\x00y", "../../etc/passwd",
+		"x' y", "ｎｇｉｎｘ\u202e", strings.Repeat("A", 70000)}
+	checked := 0
+	for _, a := range shippedPacks(t).Actions() {
+		for name, p := range a.Parameters {
+			if p.Immutable || (p.Type != "string" && p.Type != "array") || freeText[a.Ref+"."+name] {
+				continue
+			}
+			checked++
+			for _, v := range hostile {
+				given := map[string]any{name: v}
+				if p.Type == "array" {
+					given[name] = []any{v}
+				}
+				_, err := a.ResolveParams(given)
+				var perr *pack.ParamError
+				if !errors.As(err, &perr) || !strings.Contains(err.Error(), fmt.Sprintf("parameter %q", name)) {
+					t.Errorf("%s.%s accepts %.60q", a.Ref, name, v)
+				}
+			}
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("only %d parameters checked", checked)
 	}
 }

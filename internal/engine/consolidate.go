@@ -62,6 +62,9 @@ func (e *Engine) admit(ctx context.Context, obs *dispatch.Observation, ev rule.E
 		out.Error = ev.Err.Error()
 		return out
 	}
+	if e.refuse(&out, ev) {
+		return out
+	}
 	d, err := e.Consolidator.Admit(ctx, obs, e.Packs.Consolidation(ev.Rule.Ref))
 	if err != nil {
 		out.Error = "consolidation: " + err.Error()
@@ -114,6 +117,13 @@ func (e *Engine) flushOne(ctx context.Context, f dispatch.Flush) Outcome {
 		if !ok {
 			out.Held = "the rule is no longer loaded"
 		}
+		if err := e.Consolidator.Release(ctx, *f.Lease, true); err != nil {
+			out.Error = err.Error()
+		}
+		return out
+	}
+	if e.refuse(&out, ev) {
+		// Nothing ran and nothing failed: the target's turn is given back.
 		if err := e.Consolidator.Release(ctx, *f.Lease, true); err != nil {
 			out.Error = err.Error()
 		}

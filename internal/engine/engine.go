@@ -67,6 +67,12 @@ type Outcome struct {
 	// silenced, inhibited, flapping, rate limited, target busy, circuit
 	// open.
 	Held string `json:"held,omitempty"`
+	// Refused says why the run was refused while it was planned: its
+	// parameters break the action's schema (an alert value that is not a
+	// unit name, a path under a forbidden directory...) or no runner could
+	// build it. Nothing ran and nothing will: unlike Error, the delivery
+	// is not retried.
+	Refused string `json:"refused,omitempty"`
 	// Escalation is the execution that told a human automation stopped.
 	Escalation string `json:"escalation,omitempty"`
 	Error      string `json:"error,omitempty"`
@@ -92,9 +98,11 @@ func (e *Engine) Handle(ctx context.Context, t trigger.Trigger) []Outcome {
 	var outcomes []Outcome
 	for _, ev := range matched {
 		out := Outcome{Rule: ev.Rule.Ref, Matched: true}
-		if ev.Err != nil {
+		switch {
+		case ev.Err != nil:
 			out.Error = ev.Err.Error()
-		} else {
+		case e.refuse(&out, ev):
+		default:
 			out.Execution, out.Duplicate, out.Error = e.startRule(ctx, t, ev, ExecutionName(ev.Rule.Ref, t.ID))
 		}
 		outcomes = append(outcomes, e.logged(t, out))
@@ -107,6 +115,8 @@ func (e *Engine) logged(t trigger.Trigger, out Outcome) Outcome {
 	switch {
 	case out.Error != "":
 		e.log().Error("action not started", "trigger", t.ID, "rule", out.Rule, "err", out.Error)
+	case out.Refused != "":
+		e.log().Warn("run refused", "trigger", t.ID, "rule", out.Rule, "reason", out.Refused)
 	case out.Held != "":
 		e.log().Info("action held", "trigger", t.ID, "rule", out.Rule, "reason", out.Held, "escalation", out.Escalation)
 	}
@@ -143,22 +153,55 @@ type Run struct {
 	Origin []execution.Step
 }
 
-// StartAction resolves r's parameters against its action, builds the
-// workflow input and starts it. duplicate reports that an execution of
-// r.Name already existed (nothing new was started).
-func (e *Engine) StartAction(ctx context.Context, r Run) (rec *execution.Record, duplicate bool, err error) {
+// RefusedError is a run refused while it was planned, before anything
+// ran: its parameters break the action's schema (each problem names the
+// parameter and the constraint) or no runner could build it. Asking again
+// with the same parameters is refused the same way.
+type RefusedError struct{ Err error }
+
+func (e *RefusedError) Error() string { return e.Err.Error() }
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// plan resolves r's parameters against its action and builds the workflow
+// input; a refusal is a *RefusedError.
+func (e *Engine) plan(r Run) (*pack.Action, map[string]any, action.Plan, error) {
 	a, ok := e.Packs.Action(r.Action)
 	if !ok {
-		return nil, false, fmt.Errorf("action %q not found", r.Action)
+		return nil, nil, action.Plan{}, fmt.Errorf("action %q not found", r.Action)
 	}
 	if !a.Enabled {
-		return nil, false, fmt.Errorf("action %s is disabled", a.Ref)
+		return nil, nil, action.Plan{}, fmt.Errorf("action %s is disabled", a.Ref)
 	}
 	params, err := a.ResolveParams(r.Params)
 	if err != nil {
-		return nil, false, fmt.Errorf("action %s: %w", a.Ref, err)
+		return nil, nil, action.Plan{}, &RefusedError{fmt.Errorf("action %s: %w", a.Ref, err)}
 	}
 	plan, err := action.Build(a, params, e.Settings)
+	if err != nil {
+		return nil, nil, action.Plan{}, &RefusedError{err}
+	}
+	return a, params, plan, nil
+}
+
+// refuse plans a matched rule's run before consolidation grants it a lease
+// or a group: a run that would be refused is recorded as refused on out
+// (true), and never takes a turn on its target.
+func (e *Engine) refuse(out *Outcome, ev rule.Evaluation) bool {
+	var refused *RefusedError
+	if _, _, _, err := e.plan(Run{Action: ev.Rule.Action.Ref, Params: ev.Params}); errors.As(err, &refused) {
+		out.Refused = refused.Error()
+		return true
+	}
+	return false
+}
+
+// StartAction resolves r's parameters against its action, builds the
+// workflow input and starts it. duplicate reports that an execution of
+// r.Name already existed (nothing new was started). Parameters the action's
+// schema refuses return a *RefusedError naming each parameter and the
+// constraint it breaks, and nothing starts.
+func (e *Engine) StartAction(ctx context.Context, r Run) (rec *execution.Record, duplicate bool, err error) {
+	a, params, plan, err := e.plan(r)
 	if err != nil {
 		return nil, false, err
 	}

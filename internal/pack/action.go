@@ -30,6 +30,7 @@ type Param struct {
 	Immutable   bool
 	Secret      bool
 	Position    *int
+	Constraints
 }
 
 var actionFields = []string{"name", "pack", "ref", "description", "enabled", "runner_type", "entry_point",
@@ -37,7 +38,7 @@ var actionFields = []string{"name", "pack", "ref", "description", "enabled", "ru
 
 var paramFields = []string{"type", "description", "required", "default", "enum", "immutable", "secret",
 	"position", "items", "properties", "additionalProperties", "minimum", "maximum", "minLength",
-	"maxLength", "pattern", "format", "title"}
+	"maxLength", "minItems", "maxItems", "pattern", "format", "not_under", "title"}
 
 var paramTypes = map[string]bool{"string": true, "integer": true, "number": true, "boolean": true,
 	"array": true, "object": true, "null": true}
@@ -58,6 +59,7 @@ func parseAction(path string, data []byte, packName string, ps *problems) *Actio
 		Parameters:  map[string]*Param{},
 		Lines:       map[string]int{},
 	}
+	a.Lines["entry_point"] = d.line("entry_point")
 	checkOwner(d, packName, &a.Pack, ps)
 	if a.Name == "" {
 		ps.add(path, 1, "name", "is required")
@@ -94,7 +96,7 @@ func parseParam(file, name string, n *yaml.Node, ps *problems) *Param {
 		return nil
 	}
 	p := &Param{}
-	defaultLine := n.Line
+	lines := map[string]int{"default": n.Line, "enum": n.Line}
 	known := map[string]bool{}
 	for _, f := range paramFields {
 		known[f] = true
@@ -102,6 +104,10 @@ func parseParam(file, name string, n *yaml.Node, ps *problems) *Param {
 	for _, f := range entries {
 		k, v := f.key.Value, f.val
 		fieldName := name + "." + k
+		lines[k] = f.key.Line
+		if p.parseConstraint(file, fieldName, k, v, ps) {
+			continue
+		}
 		switch k {
 		case "type":
 			p.Type = scalarString(file, fieldName, v, ps)
@@ -121,7 +127,7 @@ func parseParam(file, name string, n *yaml.Node, ps *problems) *Param {
 			if err != nil {
 				ps.add(file, v.Line, fieldName, "%v", err)
 			}
-			p.Default, p.HasDefault, defaultLine = val, true, f.key.Line
+			p.Default, p.HasDefault = val, true
 		case "enum":
 			val, err := rule.DecodeValue(v)
 			list, ok := val.([]any)
@@ -142,14 +148,7 @@ func parseParam(file, name string, n *yaml.Node, ps *problems) *Param {
 			}
 		}
 	}
-	if p.HasDefault && p.Default != nil {
-		cast, err := castParam(p.Type, p.Default)
-		if err != nil {
-			ps.add(file, defaultLine, name+".default", "%v", err)
-		} else if len(p.Enum) > 0 && !inEnum(cast, p.Enum) {
-			ps.add(file, defaultLine, name+".default", "%s is not one of the enum %s", showValue(cast), showValue(p.Enum))
-		}
-	}
+	checkSchema(file, name, p, lines, ps)
 	return p
 }
 
@@ -157,8 +156,11 @@ func parseParam(file, name string, n *yaml.Node, ps *problems) *Param {
 // parameters (callers check Enabled: StackStorm refuses to run a disabled
 // action). Then: unknown names are refused, immutable ones may not be given,
 // defaults fill the gaps, values are cast to the declared type (the string
-// "5" becomes the integer 5), then required and enum are enforced. Every
-// problem is reported, not just the first.
+// "5" becomes the integer 5), then required, enum and the constraints
+// (pattern, format, bounds, lengths, not_under, items) are enforced on the
+// canonical value, which is what is returned: an absolute-path "//etc"
+// comes back as "/etc". Every problem is reported, not just the first, in
+// a *ParamError.
 func (a *Action) ResolveParams(given map[string]any) (map[string]any, error) {
 	var errs []string
 	out := map[string]any{}
@@ -195,22 +197,27 @@ func (a *Action) ResolveParams(given map[string]any) (map[string]any, error) {
 			}
 			continue
 		}
-		cast, err := castParam(p.Type, out[name])
-		if err != nil {
-			errs = append(errs, fmt.Sprintf("parameter %q: %v", name, err))
-			continue
+		v, refused := p.resolve(out[name])
+		for _, why := range refused {
+			errs = append(errs, fmt.Sprintf("parameter %q: %s", name, why))
 		}
-		if len(p.Enum) > 0 && !inEnum(cast, p.Enum) {
-			errs = append(errs, fmt.Sprintf("parameter %q: %s is not one of %s", name, showValue(cast), showValue(p.Enum)))
-			continue
-		}
-		out[name] = cast
+		out[name] = v
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("%s", strings.Join(errs, "; "))
+		return nil, &ParamError{Action: a.Ref, Problems: errs}
 	}
 	return out, nil
 }
+
+// ParamError is every reason ResolveParams refused an action's parameters,
+// each naming the parameter and the type or constraint it breaks. Nothing
+// may run: the same parameters are refused the same way every time.
+type ParamError struct {
+	Action   string
+	Problems []string
+}
+
+func (e *ParamError) Error() string { return strings.Join(e.Problems, "; ") }
 
 // SecretMask replaces secret parameter values in logs and records.
 const SecretMask = rule.SecretMask

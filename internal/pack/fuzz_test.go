@@ -1,7 +1,11 @@
 package pack
 
 import (
+	"reflect"
+	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/medic-sre/medic/internal/kv"
 	"github.com/medic-sre/medic/internal/rule"
@@ -71,5 +75,70 @@ func FuzzParseAction(f *testing.F) {
 			given[name] = value
 		}
 		_, _ = a.ResolveParams(given)
+	})
+}
+
+// FuzzParamSchema fuzzes the schema checker: a parameter schema (YAML) and
+// a value. Whatever they are, nothing panics; a schema with problems names
+// the file; and a value the schema accepts is accepted again as returned
+// (canonical forms are fixed points), keeps its format and is never under
+// a not_under directory. A refusal names the parameter.
+func FuzzParamSchema(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"{type: string, format: absolute-path, not_under: [/, /etc, /usr]}", "/tmp/../etc"},
+		{"{type: string, format: absolute-path, not_under: [/etc]}", "//etc"},
+		{"{type: string, format: systemd-unit}", "--host=evil.example"},
+		{"{type: string, format: process-name}", "-H evil"},
+		{"{type: string, format: hostname}", "i-0abc"},
+		{"{type: string, format: ec2-instance-id}", "i-0abc\n"},
+		{"{type: string, pattern: '[A-Za-z0-9_.*?]+', maxLength: 8}", "*.tmp"},
+		{"{type: string, pattern: '(a|b'}", "a"},
+		{"{type: integer, minimum: 1, maximum: 10, default: 5}", "11"},
+		{"{type: number, minimum: 0.5}", "NaN"},
+		{"{type: array, maxItems: 2, items: {type: string, format: signal}}", `["TERM","$(x)"]`},
+		{"{type: string, enum: [a, b], minLength: 1}", "\x00"},
+		{"{type: string, format: uri, maxLength: 20}", "https://example.com/ünï"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, schema, value string) {
+		var root yaml.Node
+		if yaml.Unmarshal([]byte(schema), &root) != nil || len(root.Content) == 0 {
+			return
+		}
+		var ps problems
+		p := parseParam("fuzz.yaml", "parameters.x", root.Content[0], &ps)
+		for _, pr := range ps.list {
+			if pr.File != "fuzz.yaml" {
+				t.Fatalf("problem without the file: %v", pr)
+			}
+		}
+		if p == nil || len(ps.list) > 0 {
+			return
+		}
+		a := &Action{Ref: "p.a", Parameters: map[string]*Param{"x": p}}
+		out, err := a.ResolveParams(map[string]any{"x": value})
+		if err != nil {
+			if !strings.Contains(err.Error(), `parameter "x"`) {
+				t.Fatalf("refusal does not name the parameter: %v", err)
+			}
+			return
+		}
+		v, ok := out["x"]
+		if !ok {
+			return
+		}
+		again, refused := p.judge(v)
+		if len(refused) > 0 || !reflect.DeepEqual(again, v) {
+			t.Fatalf("accepted %q as %#v, which is then %v / %#v", value, v, refused, again)
+		}
+		if s, isStr := v.(string); isStr && p.Format != "" {
+			if !formats[p.Format].valid(s) {
+				t.Fatalf("accepted %q, not format %s", s, p.Format)
+			}
+			if dir, under := underAny(s, p.NotUnder); under {
+				t.Fatalf("accepted %q under %s", s, dir)
+			}
+		}
 	})
 }

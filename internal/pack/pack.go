@@ -55,17 +55,20 @@ func LoadDir(dir string) (*Set, error) {
 	if _, err := os.ReadDir(dir); err != nil {
 		return nil, fmt.Errorf("packs: %w", err)
 	}
-	return LoadFS(os.DirFS(dir), dir)
+	return load(source{fsys: os.DirFS(dir), root: dir, onDisk: true})
 }
 
 // LoadFS loads packs from a file system, e.g. packs embedded in a Lambda
 // binary with go:embed. name prefixes file names in problems (and in the
 // File fields), as the directory did for LoadDir.
 func LoadFS(fsys fs.FS, name string) (*Set, error) {
-	src := source{fsys: fsys, root: name}
-	entries, err := fs.ReadDir(fsys, ".")
+	return load(source{fsys: fsys, root: name})
+}
+
+func load(src source) (*Set, error) {
+	entries, err := fs.ReadDir(src.fsys, ".")
 	if err != nil {
-		return nil, fmt.Errorf("packs: %s: %w", name, err)
+		return nil, fmt.Errorf("packs: %s: %w", src.root, err)
 	}
 	s := &Set{actions: map[string]*Action{}, rules: map[string]*rule.Rule{}, consolidation: map[string]dispatch.Config{}}
 	var ps problems
@@ -97,6 +100,9 @@ func LoadFS(fsys fs.FS, name string) (*Set, error) {
 type source struct {
 	fsys fs.FS
 	root string
+	// onDisk: root is a directory of this machine (LoadDir), so symlinks
+	// can be resolved; an embedded file system has none.
+	onDisk bool
 }
 
 func (s source) show(rel string) string { return filepath.Join(s.root, filepath.FromSlash(rel)) }
@@ -168,6 +174,7 @@ func loadPack(src source, dir string, ps *problems) *Pack {
 	}
 	src.each(path.Join(dir, "actions"), ps, func(file string, data []byte) {
 		if a := parseAction(file, data, p.Ref, ps); a != nil {
+			checkEntryPoint(src, dir, a, ps)
 			p.Actions = append(p.Actions, a)
 		}
 	})

@@ -64,7 +64,7 @@ func TestLoadDirReportsEveryProblemWithFileLineField(t *testing.T) {
 	want := []string{
 		"actions/act.yaml:5: parameters.target.type: unknown type \"strin\"",
 		"actions/act.yaml:8: parameters.count.default: want an integer, got \"many\"",
-		"actions/act.yaml:19: parameters.mode.default: \"c\" is not one of the enum [\"a\",\"b\"]",
+		"actions/act.yaml:19: parameters.mode.default: \"c\" is not one of [\"a\",\"b\"]",
 		"aliases/a.yaml:3: formats: \"do {{thing}}\" never sets broken.act's required parameter needed",
 		"policies/p2.yaml:4: parameters.attributes: \"host\" is not a parameter of broken.act",
 		"aliases/a.yaml:3: formats: parameter {{thing}} is not a parameter of broken.act",

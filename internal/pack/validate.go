@@ -55,13 +55,11 @@ func (s *Set) checkStaticValue(file string, line int, field string, p *Param, v 
 	if hasTemplate(v) {
 		return
 	}
-	cast, err := castParam(p.Type, v)
-	if err != nil {
-		ps.add(file, line, field, "%v", err)
+	if v == nil {
 		return
 	}
-	if len(p.Enum) > 0 && cast != nil && !inEnum(cast, p.Enum) {
-		ps.add(file, line, field, "%s is not one of %s", showValue(cast), showValue(p.Enum))
+	if _, refused := p.resolve(v); len(refused) > 0 {
+		ps.add(file, line, field, "%s", strings.Join(refused, "; "))
 	}
 }
 
