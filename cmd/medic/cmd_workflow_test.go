@@ -138,6 +138,31 @@ func TestWorkflowRunMockedCallbackTask(t *testing.T) {
 	}
 }
 
+// The input file's key order reaches States.JsonToString, and the output
+// is printed in its own order, as Step Functions shows it.
+func TestWorkflowRunKeepsKeyOrder(t *testing.T) {
+	def := `{"StartAt":"S","States":{"S":{"Type":"Pass","Parameters":{
+	  "text.$":"States.JsonToString($.alarm)","zone.$":"$.alarm.zone","alarm.$":"$.alarm"},"End":true}}}`
+	in := `{"alarm":{"zone":"b","dims":{"Path":"/","InstanceId":"i-1"},"at":"<now>"}}`
+	code, out, errOut := workflowCLI(t, map[string]string{"d.json": def, "in.json": in}, "run", "@d.json", "--input", "@in.json")
+	want := `{
+  "text": "{\"zone\":\"b\",\"dims\":{\"Path\":\"/\",\"InstanceId\":\"i-1\"},\"at\":\"<now>\"}",
+  "zone": "b",
+  "alarm": {
+    "zone": "b",
+    "dims": {
+      "Path": "/",
+      "InstanceId": "i-1"
+    },
+    "at": "<now>"
+  }
+}
+`
+	if code != 0 || out != want {
+		t.Errorf("exit %d, stderr %s, output\n%s\nwant\n%s", code, errOut, out, want)
+	}
+}
+
 func TestWorkflowRunUsageAndParseErrors(t *testing.T) {
 	bad := `{"StartAt":"Poll","States":{"Poll":{"Type":"Pass","Next":"Missing"}}}`
 	cases := []struct {
