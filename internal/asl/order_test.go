@@ -2,6 +2,7 @@ package asl
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/medic-sre/medic/internal/asl/jsonorder"
@@ -54,5 +55,25 @@ func TestJsonToStringKeepsTheOrderReceived(t *testing.T) {
 	b, _ := jsonorder.Marshal(out)
 	if want := `{"config":`; string(b[:len(want)]) != want {
 		t.Errorf("output starts %s", b[:20])
+	}
+}
+
+// $$.Execution carries RedriveCount (0: never redriven) and writes its
+// fields in the order Step Functions documents.
+func TestContextExecutionFields(t *testing.T) {
+	def := `{"StartAt":"C","States":{"C":{"Type":"Pass","Parameters":{
+	  "redrives.$":"$$.Execution.RedriveCount","text.$":"States.JsonToString($$.Execution)"},"End":true}}}`
+	input, _ := jsonorder.Unmarshal([]byte(`{"b":1,"a":2}`))
+	out, err := mustParse(t, def).Run(context.Background(), input, Options{ExecutionName: "e1", MachineName: "m",
+		Context: map[string]any{"Execution": map[string]any{"RoleArn": "arn:aws:iam::1:role/r"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.(map[string]any)
+	text, _ := got["text"].(string)
+	prefix := `{"Id":"arn:aws:states:local:000000000000:execution:m:e1","Input":{"b":1,"a":2},"Name":"e1",` +
+		`"RoleArn":"arn:aws:iam::1:role/r","StartTime":"`
+	if got["redrives"] != 0.0 || !strings.HasPrefix(text, prefix) || !strings.HasSuffix(text, `","RedriveCount":0}`) {
+		t.Fatalf("got %v", got)
 	}
 }
