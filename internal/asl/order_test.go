@@ -77,3 +77,16 @@ func TestContextExecutionFields(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 }
+
+// A Pass state's Result and a Catch's error output keep their order too.
+func TestPassResultKeepsTheDefinitionsOrder(t *testing.T) {
+	def := `{"StartAt":"R","States":{
+	  "R":{"Type":"Pass","Result":{"b":1,"a":{"d":[{"y":1,"x":2}],"c":2}},"ResultPath":"$.r","Next":"S"},
+	  "S":{"Type":"Pass","Parameters":{"s.$":"States.JsonToString($)"},"End":true}}}`
+	input, _ := jsonorder.Unmarshal([]byte(`{"z":0,"m":0}`))
+	out, err := mustParse(t, def).Run(context.Background(), input, Options{})
+	want := `{"z":0,"m":0,"r":{"b":1,"a":{"d":[{"y":1,"x":2}],"c":2}}}`
+	if err != nil || out.(map[string]any)["s"] != want {
+		t.Fatalf("got %v, %v; want %s", out, err, want)
+	}
+}
