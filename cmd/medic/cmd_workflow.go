@@ -15,6 +15,7 @@ import (
 
 	"github.com/medic-sre/medic/internal/asl"
 	"github.com/medic-sre/medic/internal/asl/aslmock"
+	"github.com/medic-sre/medic/internal/asl/jsonorder"
 )
 
 func init() {
@@ -108,7 +109,13 @@ func (o *workflowRun) run(defPath string, stdout, stderr io.Writer) int {
 	var aerr *asl.Error
 	switch {
 	case err == nil:
-		enc.Encode(out)
+		// Objects keep their key order, as Step Functions shows an output.
+		b, err := jsonorder.MarshalIndent(out, "", "  ")
+		if err != nil {
+			enc.Encode(map[string]string{"error": "Medic.InternalError", "cause": err.Error()})
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s\n", b)
 		return 0
 	case errors.As(err, &aerr):
 		enc.Encode(map[string]string{"error": aerr.Name, "cause": aerr.Cause})
@@ -186,8 +193,8 @@ func readJSONFile(path string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
+	v, err := jsonorder.Unmarshal(data) // key order matters to States.JsonToString
+	if err != nil {
 		return nil, fmt.Errorf("%s: not valid JSON: %v", path, err)
 	}
 	return v, nil
@@ -205,7 +212,7 @@ func indentErrors(err error) error {
 // traceTo prints a readable line per interpreter event.
 func traceTo(w io.Writer) func(asl.Event) {
 	compact := func(v any) string {
-		b, _ := json.Marshal(v)
+		b, _ := jsonorder.Marshal(v)
 		if len(b) > 2000 {
 			return string(b[:2000]) + "…"
 		}

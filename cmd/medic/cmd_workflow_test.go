@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // workflowCLI runs "medic workflow ..." in-process with files written to a
@@ -112,6 +113,53 @@ func TestWorkflowRunSFNLocalMocks(t *testing.T) {
 	code, out, _ = workflowCLI(t, files, "run", "@heal.asl.json", "--input", "@in.json", "--mocks", "@mocks.json", "--test-case", "Sad")
 	if code != 1 || !strings.Contains(out, "Ssm.ThrottlingException") {
 		t.Errorf("Sad: exit %d, out %s", code, out)
+	}
+}
+
+// A mocked .waitForTaskToken task completes with its mock (as in Step
+// Functions Local) instead of waiting out its timeout, virtual or real.
+func TestWorkflowRunMockedCallbackTask(t *testing.T) {
+	def := `{"StartAt":"Ask","States":{
+	  "Ask":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken","TimeoutSeconds":20,
+	    "Parameters":{"FunctionName":"approve","Payload":{"token.$":"$$.Task.Token"}},"ResultPath":"$.approval","End":true}}}`
+	sfnLocal := `{"StateMachines":{"approve":{"TestCases":{"Yes":{"Ask":"Approved"}}}},
+	  "MockedResponses":{"Approved":{"0":{"Return":{"approved":true}}}}}`
+	files := map[string]string{"approve.asl.json": def, "in.json": `{"change":"restart"}`, "sfn.json": sfnLocal,
+		"medic.json": `{"arn:aws:states:::lambda:invoke.waitForTaskToken":{"return":{"approved":true}}}`}
+	for _, args := range [][]string{
+		{"run", "@approve.asl.json", "--input", "@in.json", "--mocks", "@sfn.json"},
+		{"run", "@approve.asl.json", "--input", "@in.json", "--mocks", "@medic.json", "--real-time"},
+	} {
+		start := time.Now()
+		code, out, errOut := workflowCLI(t, files, args...)
+		if code != 0 || !strings.Contains(out, `"approved": true`) || time.Since(start) > 5*time.Second {
+			t.Errorf("%v: exit %d after %s, out %s, err %s", args, code, time.Since(start), out, errOut)
+		}
+	}
+}
+
+// The input file's key order reaches States.JsonToString, and the output
+// is printed in its own order, as Step Functions shows it.
+func TestWorkflowRunKeepsKeyOrder(t *testing.T) {
+	def := `{"StartAt":"S","States":{"S":{"Type":"Pass","Parameters":{
+	  "text.$":"States.JsonToString($.alarm)","zone.$":"$.alarm.zone","alarm.$":"$.alarm"},"End":true}}}`
+	in := `{"alarm":{"zone":"b","dims":{"Path":"/","InstanceId":"i-1"},"at":"<now>"}}`
+	code, out, errOut := workflowCLI(t, map[string]string{"d.json": def, "in.json": in}, "run", "@d.json", "--input", "@in.json")
+	want := `{
+  "text": "{\"zone\":\"b\",\"dims\":{\"Path\":\"/\",\"InstanceId\":\"i-1\"},\"at\":\"<now>\"}",
+  "zone": "b",
+  "alarm": {
+    "zone": "b",
+    "dims": {
+      "Path": "/",
+      "InstanceId": "i-1"
+    },
+    "at": "<now>"
+  }
+}
+`
+	if code != 0 || out != want {
+		t.Errorf("exit %d, stderr %s, output\n%s\nwant\n%s", code, errOut, out, want)
 	}
 }
 

@@ -46,7 +46,7 @@ func TestFailedAndTimedOutCommandsFailTheRun(t *testing.T) {
 		code   float64
 	}{
 		{map[string]any{"cmd": "echo partial; exit 3"}, "Failed", 3},
-		{map[string]any{"cmd": "sleep 5", "timeout": 1}, "TimedOut", -1},
+		{map[string]any{"cmd": "sleep 5", "timeout": 1}, "TimedOut", 137}, // the SSM agent's code for a command it killed
 	}
 	for _, c := range cases {
 		h := newHarness(t)

@@ -61,6 +61,13 @@ type TaskHandler interface {
 	Invoke(ctx context.Context, req TaskRequest) (any, error)
 }
 
+// TaskCompleted is a handler's answer to a .waitForTaskToken task that is
+// the task's result itself, with no callback to wait for. Mocks answer this
+// way, as AWS Step Functions Local does: a mocked callback task completes at
+// once with its mocked response. Any other answer to such a task is only the
+// invocation's response, and the task waits for SendTaskSuccess.
+type TaskCompleted struct{ Output any }
+
 // TaskHandlerFunc adapts a function to TaskHandler.
 type TaskHandlerFunc func(ctx context.Context, req TaskRequest) (any, error)
 

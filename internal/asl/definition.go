@@ -1,13 +1,13 @@
 package asl
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/medic-sre/medic/internal/asl/jsonorder"
 )
 
 // DefinitionError is one problem Parse found, naming the state and field.
@@ -140,13 +140,11 @@ type catcher struct {
 // Parse reads and fully validates an ASL definition. All problems found are
 // returned together (errors.Join of *DefinitionError).
 func Parse(definition []byte) (*Machine, error) {
-	dec := json.NewDecoder(bytes.NewReader(definition))
-	var raw any
-	if err := dec.Decode(&raw); err != nil {
+	// Decoded with key order so templates (Parameters, Result...) build
+	// their objects in the definition's order, as Step Functions does.
+	raw, err := jsonorder.Unmarshal(definition)
+	if err != nil {
 		return nil, &DefinitionError{Reason: "not valid JSON: " + err.Error()}
-	}
-	if dec.More() {
-		return nil, &DefinitionError{Reason: "not valid JSON: data after the top-level object"}
 	}
 	obj, ok := raw.(map[string]any)
 	if !ok {

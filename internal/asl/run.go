@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/medic-sre/medic/internal/asl/jsonorder"
 	"github.com/medic-sre/medic/internal/asl/jsonpath"
 )
 
@@ -88,26 +89,36 @@ func (m *Machine) newRun(input any, opts Options) *run {
 		machine = "local"
 	}
 	machineArn := "arn:aws:states:local:000000000000:stateMachine:" + machine
+	execution := map[string]any{
+		"Id":        "arn:aws:states:local:000000000000:execution:" + machine + ":" + name,
+		"Input":     input,
+		"Name":      name,
+		"RoleArn":   "arn:aws:iam::000000000000:role/medic-local",
+		"StartTime": formatTime(r.started),
+		// 0 until an execution is redriven (RedriveTime appears only then);
+		// local executions are never redriven.
+		"RedriveCount": 0.0,
+	}
+	jsonorder.Remember(execution, executionFields) // the order Step Functions documents
 	r.base = map[string]any{
-		"Execution": map[string]any{
-			"Id":        "arn:aws:states:local:000000000000:execution:" + machine + ":" + name,
-			"Name":      name,
-			"Input":     input,
-			"StartTime": formatTime(r.started),
-			"RoleArn":   "arn:aws:iam::000000000000:role/medic-local",
-		},
+		"Execution":    execution,
 		"StateMachine": map[string]any{"Id": machineArn, "Name": machine},
 	}
 	mergeInto(r.base, opts.Context)
 	return r
 }
 
+// executionFields is the order of $$.Execution's fields.
+var executionFields = []string{"Id", "Input", "Name", "RoleArn", "StartTime", "RedriveCount"}
+
 // mergeInto deep-merges src into dst (objects merge, anything else replaces).
 func mergeInto(dst, src map[string]any) {
 	for k, v := range src {
 		if sub, ok := v.(map[string]any); ok {
 			if cur, ok := dst[k].(map[string]any); ok {
-				cur = maps.Clone(cur)
+				clone := maps.Clone(cur)
+				jsonorder.Inherit(clone, cur, "")
+				cur = clone
 				mergeInto(cur, sub)
 				dst[k] = cur
 				continue

@@ -143,7 +143,11 @@ func (r *run) invoke(ctx context.Context, req TaskRequest, wait *tokenWait, time
 			if o.err != nil {
 				return nil, taskError(o.err)
 			}
-			if wait == nil {
+			completed, isCompleted := o.out.(TaskCompleted)
+			if isCompleted {
+				o.out = completed.Output
+			}
+			if wait == nil || isCompleted {
 				out, err := normalize(o.out)
 				if err != nil {
 					return nil, errorf(ErrRuntime, "the result of %s is not JSON: %v", req.Resource, err)

@@ -3,9 +3,11 @@ package asl
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/medic-sre/medic/internal/asl/intrinsic"
+	"github.com/medic-sre/medic/internal/asl/jsonorder"
 	"github.com/medic-sre/medic/internal/asl/jsonpath"
 )
 
@@ -109,8 +111,9 @@ type template interface {
 }
 
 type tmplObject struct {
-	keys []string
-	vals []template
+	keys    []string
+	vals    []template
+	ordered bool // keys are not sorted: remember their order on each object built
 }
 
 type tmplArray []template
@@ -123,7 +126,7 @@ func compileTemplate(v any, where string) (template, error) {
 	switch v := v.(type) {
 	case map[string]any:
 		t := &tmplObject{}
-		for _, k := range sortedKeys(v) {
+		for _, k := range jsonorder.Keys(v) {
 			field := strings.TrimPrefix(where+"."+k, ".")
 			if name, ok := strings.CutSuffix(k, ".$"); ok {
 				s, isStr := v[k].(string)
@@ -143,6 +146,7 @@ func compileTemplate(v any, where string) (template, error) {
 			}
 			t.keys, t.vals = append(t.keys, k), append(t.vals, sub)
 		}
+		t.ordered = !sort.StringsAreSorted(t.keys)
 		return t, nil
 	case []any:
 		t := make(tmplArray, len(v))
@@ -166,6 +170,9 @@ func (t *tmplObject) eval(en *env) (any, *Error) {
 			return nil, err
 		}
 		out[k] = v
+	}
+	if t.ordered {
+		jsonorder.Remember(out, t.keys)
 	}
 	return out, nil
 }

@@ -3,11 +3,14 @@ package asl
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/medic-sre/medic/internal/asl/jsonorder"
 )
 
 // normalize turns v into plain JSON values (map[string]any, []any, string,
-// float64, bool, nil), copying as it goes, so executions never share
-// mutable data with callers or task handlers. Values of other types (a
+// float64, bool, nil), copying as it goes (objects keep their key order, see
+// package jsonorder), so executions never share mutable data with callers
+// or task handlers. Values of other types (a
 // handler's result struct) go through encoding/json, as over the wire.
 func normalize(v any) (any, error) {
 	switch v := v.(type) {
@@ -26,6 +29,7 @@ func normalize(v any) (any, error) {
 			}
 			out[k] = n
 		}
+		jsonorder.Inherit(out, v, "")
 		return out, nil
 	case []any:
 		out := make([]any, len(v))

@@ -27,16 +27,21 @@ type SSM struct {
 	commands map[string]*command
 }
 
-// command is one SendCommand: its targets in the order given (listings page
-// through them in that order) and each target's invocation.
+// command is one SendCommand: what SSM echoes back about it, its targets
+// in the order given (listings page through them in that order) and each
+// target's invocation.
 type command struct {
-	targets []string
-	invs    map[string]*invocation
+	id, document, documentVersion, comment string
+	requested                              time.Time
+	cloudWatch                             map[string]any
+	targets                                []string
+	invs                                   map[string]*invocation
 }
 
 type invocation struct {
 	done      chan struct{}
 	result    localrun.Result
+	started   time.Time          // zero while Pending; guarded by SSM.mu
 	cancel    context.CancelFunc // kills the local process
 	cancelled bool               // CancelCommand asked; guarded by SSM.mu
 }
@@ -51,9 +56,14 @@ type sendCommandInput struct {
 		Key    string
 		Values []string
 	}
-	Parameters     map[string][]string
-	TimeoutSeconds int
-	Comment        string
+	Parameters             map[string][]string
+	TimeoutSeconds         int
+	Comment                string
+	DocumentVersion        string
+	CloudWatchOutputConfig *struct {
+		CloudWatchLogGroupName  string
+		CloudWatchOutputEnabled bool
+	}
 }
 
 // SendCommand starts the command on every target and returns at once, as SSM
@@ -77,8 +87,7 @@ func (s *SSM) SendCommand(ctx context.Context, input any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := uuid.NewString()
-	c := &command{invs: make(map[string]*invocation, len(targets))}
+	c := newCommand(in, len(targets))
 	for _, target := range targets {
 		if c.invs[target] != nil {
 			continue // SSM runs a command once per instance
@@ -91,6 +100,9 @@ func (s *SSM) SendCommand(ctx context.Context, input any) (any, error) {
 		c.invs[target] = inv
 		go func() {
 			defer cancel()
+			s.mu.Lock()
+			inv.started = time.Now()
+			s.mu.Unlock()
 			inv.result = localrun.Run(runCtx, cmd)
 			close(inv.done)
 		}()
@@ -99,15 +111,27 @@ func (s *SSM) SendCommand(ctx context.Context, input any) (any, error) {
 	if s.commands == nil {
 		s.commands = map[string]*command{}
 	}
-	s.commands[id] = c
+	s.commands[c.id] = c
 	s.mu.Unlock()
 	return map[string]any{"Command": map[string]any{
-		"CommandId":    id,
+		"CommandId":    c.id,
 		"DocumentName": in.DocumentName,
 		"InstanceIds":  toAny(targets),
 		"Status":       "Pending",
 		"Comment":      in.Comment,
 	}}, nil
+}
+
+func newCommand(in sendCommandInput, targets int) *command {
+	c := &command{
+		id: uuid.NewString(), document: in.DocumentName, documentVersion: in.DocumentVersion, comment: in.Comment,
+		requested: time.Now(), invs: make(map[string]*invocation, targets),
+		cloudWatch: map[string]any{"CloudWatchLogGroupName": "", "CloudWatchOutputEnabled": false},
+	}
+	if cw := in.CloudWatchOutputConfig; cw != nil {
+		c.cloudWatch = map[string]any{"CloudWatchLogGroupName": cw.CloudWatchLogGroupName, "CloudWatchOutputEnabled": cw.CloudWatchOutputEnabled}
+	}
+	return c
 }
 
 func commandFrom(in sendCommandInput, dir, path string) (localrun.Command, error) {
@@ -140,14 +164,11 @@ func (s *SSM) GetCommandInvocation(input any) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var inv *invocation
-	if c := s.commands[in.CommandId]; c != nil {
-		inv = c.invs[in.InstanceId]
-	}
-	if inv == nil {
+	c := s.commands[in.CommandId]
+	if c == nil || c.invs[in.InstanceId] == nil {
 		return nil, &asl.Error{Name: "Ssm.InvocationDoesNotExistException", Cause: fmt.Sprintf("no invocation of command %q on %q", in.CommandId, in.InstanceId)}
 	}
-	return invocationView(in.CommandId, in.InstanceId, inv), nil
+	return c.invocationResult(in.InstanceId, time.Now()), nil
 }
 
 // ListCommandInvocations reports a command's targets a page at a time
@@ -157,6 +178,7 @@ func (s *SSM) ListCommandInvocations(input any) (any, error) {
 		CommandId  string
 		MaxResults int
 		NextToken  string
+		Details    bool
 	}
 	if err := decode(input, &in); err != nil {
 		return nil, err
@@ -182,7 +204,7 @@ func (s *SSM) ListCommandInvocations(input any) (any, error) {
 	if c := s.commands[in.CommandId]; c != nil && start < len(c.targets) {
 		end := min(start+in.MaxResults, len(c.targets))
 		for _, target := range c.targets[start:end] {
-			list = append(list, invocationView(in.CommandId, target, c.invs[target]))
+			list = append(list, c.listedInvocation(target, in.Details))
 		}
 		if end < len(c.targets) {
 			out["NextToken"] = strconv.Itoa(end)
@@ -225,27 +247,6 @@ func (s *SSM) CancelCommand(input any) (any, error) {
 		inv.cancel()
 	}
 	return map[string]any{}, nil
-}
-
-// invocationView is one invocation in SSM's shape; the caller holds s.mu.
-func invocationView(commandID, target string, inv *invocation) map[string]any {
-	view := map[string]any{"CommandId": commandID, "InstanceId": target, "Status": "InProgress", "ResponseCode": -1.0}
-	if inv.cancelled {
-		view["Status"] = "Cancelling"
-	}
-	select {
-	case <-inv.done:
-		r := inv.result
-		view["Status"] = r.Status
-		view["StatusDetails"] = r.Status
-		view["ResponseCode"] = float64(r.ExitCode)
-		view["StandardOutputContent"] = r.Stdout
-		view["StandardErrorContent"] = r.Stderr
-		view["ExecutionStartDateTime"] = r.Start.UTC().Format(time.RFC3339Nano)
-		view["ExecutionEndDateTime"] = r.End.UTC().Format(time.RFC3339Nano)
-	default:
-	}
-	return view
 }
 
 // Wait blocks until every invocation of a command has finished; tests and

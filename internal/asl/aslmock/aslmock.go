@@ -199,7 +199,13 @@ func (m *Mocks) Invoke(ctx context.Context, req asl.TaskRequest) (any, error) {
 	if !ok {
 		return nil, &asl.Error{Name: asl.ErrTaskFailed, Cause: fmt.Sprintf("no mock for resource %q (state %q)", req.Resource, req.StateName)}
 	}
-	return spec.answer(ctx, req)
+	out, err := spec.answer(ctx, req)
+	if err == nil && req.TaskToken != "" {
+		// A mocked callback task completes with its mock, as in Step
+		// Functions Local, instead of waiting for a callback nobody sends.
+		return asl.TaskCompleted{Output: out}, nil
+	}
+	return out, err
 }
 
 // Calls returns the requests seen so far, in order.

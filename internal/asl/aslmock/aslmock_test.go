@@ -207,3 +207,48 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// approvalMachine asks for an approval by callback, with a long timeout: a
+// mocked answer must complete it at once, as in Step Functions Local, not
+// leave it waiting for a callback nobody sends.
+const approvalMachine = `{"StartAt":"Ask","States":{
+  "Ask":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken","TimeoutSeconds":3600,
+    "Parameters":{"FunctionName":"approve","Payload":{"token.$":"$$.Task.Token"}},"ResultPath":"$.approval","Next":"Approved?"},
+  "Approved?":{"Type":"Choice","Choices":[{"Variable":"$.approval.approved","BooleanEquals":true,"Next":"Done"}],"Default":"Rejected"},
+  "Done":{"Type":"Succeed"},
+  "Rejected":{"Type":"Fail","Error":"Medic.Rejected"}}}`
+
+func TestMockedCallbackTaskCompletesWithItsMock(t *testing.T) {
+	machine, err := asl.Parse([]byte(approvalMachine))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, mocksFile := range map[string]string{
+		"medic":      `{"Ask": {"return": {"approved": true, "by": "alice"}}}`,
+		"sfn-local":  `{"StateMachines":{"m":{"TestCases":{"c":{"Ask":"Yes"}}}},"MockedResponses":{"Yes":{"0":{"Return":{"approved":true,"by":"alice"}}}}}`,
+		"real-clock": `{"Ask": {"return": {"approved": true, "by": "alice"}}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			opts := asl.Options{Tasks: mustMocks(t, mocksFile), Clock: asl.NewVirtualClock(time.Unix(0, 0))}
+			if name == "real-clock" {
+				opts.Clock = nil // a wait for the callback would last the test's whole timeout
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			out, err := machine.Run(ctx, map[string]any{"change": "restart"}, opts)
+			if err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			if got := asJSON(out); got != `{"approval":{"approved":true,"by":"alice"},"change":"restart"}` {
+				t.Fatalf("output %s", got)
+			}
+		})
+	}
+	// A mocked error still fails the callback task with that error.
+	_, err = machine.Run(context.Background(), map[string]any{}, asl.Options{
+		Tasks: mustMocks(t, `{"Ask": {"fail": {"error": "Medic.ApprovalRejected", "cause": "no"}}}`), Clock: asl.NewVirtualClock(time.Unix(0, 0))})
+	var aerr *asl.Error
+	if !errors.As(err, &aerr) || aerr.Name != "Medic.ApprovalRejected" {
+		t.Fatalf("want Medic.ApprovalRejected, got %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/medic-sre/medic/internal/asl/jsonorder"
 	"github.com/medic-sre/medic/internal/asl/jsonpath"
 )
 
@@ -168,7 +169,13 @@ func render(v any) string {
 	if s, ok := v.(string); ok {
 		return s
 	}
-	b, _ := json.Marshal(v)
+	var b []byte
+	switch v.(type) {
+	case map[string]any, []any:
+		b, _ = jsonorder.Marshal(v) // objects in their order
+	default:
+		b, _ = json.Marshal(v)
+	}
 	return string(b)
 }
 
@@ -177,15 +184,18 @@ func stringToJSON(c *Call, args []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
+	v, err := jsonorder.Unmarshal([]byte(s))
+	if err != nil {
 		return nil, failf("States.StringToJson: %q is not JSON: %v", s, err)
 	}
 	return v, nil
 }
 
+// jsonToString writes its argument's objects with their keys in the order
+// Step Functions received them (package jsonorder) and, like Step Functions,
+// leaves <, > and & unescaped.
 func jsonToString(_ *Call, args []any) (any, error) {
-	b, err := json.Marshal(args[0])
+	b, err := jsonorder.Marshal(args[0])
 	if err != nil {
 		return nil, failf("States.JsonToString: %v", err)
 	}
@@ -355,11 +365,16 @@ func jsonMerge(c *Call, args []any) (any, error) {
 		return nil, failf("States.JsonMerge: the third argument must be false (only shallow merge is supported)")
 	}
 	out := make(map[string]any, len(objs[0])+len(objs[1]))
+	var keys []string
 	for _, m := range objs {
-		for k, v := range m {
-			out[k] = v
+		for _, k := range jsonorder.Keys(m) {
+			if _, dup := out[k]; !dup {
+				keys = append(keys, k) // the first object's keys, then the second's new ones
+			}
+			out[k] = m[k]
 		}
 	}
+	jsonorder.Remember(out, keys)
 	return out, nil
 }
 

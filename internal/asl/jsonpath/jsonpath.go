@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/medic-sre/medic/internal/asl/jsonorder"
 )
 
 // ErrNotFound is wrapped by Get when a definite path names nothing.
@@ -147,6 +149,9 @@ func setIn(cur any, steps []step, val any, src string) (any, error) {
 			return nil, err
 		}
 		m[st.name] = child
+		if c, ok := cur.(map[string]any); ok {
+			jsonorder.Inherit(m, c, st.name) // a new field goes last, as in Step Functions
+		}
 		return m, nil
 	default: // stepIndex: only inside an existing array
 		a, ok := cur.([]any)
