@@ -116,7 +116,8 @@ func (e *Engine) logged(t trigger.Trigger, out Outcome) Outcome {
 // startRule starts the action of a matched rule as execution name.
 func (e *Engine) startRule(ctx context.Context, t trigger.Trigger, ev rule.Evaluation, name string, origin ...execution.Step) (id string, duplicate bool, errText string) {
 	steps := append([]execution.Step{alertStep(t), {Kind: "rule", Name: ev.Rule.Ref, Detail: "matched"}}, origin...)
-	_, dup, err := e.StartAction(ctx, Run{Name: name, Rule: ev.Rule.Ref, Action: ev.Rule.Action.Ref, Params: ev.Params, Trigger: t, Origin: steps})
+	_, dup, err := e.StartAction(ctx, Run{Name: name, Rule: ev.Rule.Ref, Action: ev.Rule.Action.Ref, Params: ev.Params, Trigger: t, Origin: steps,
+		Admitted: true}) // consolidation admitted it (launch), or there is none (Handle)
 	if err != nil {
 		return name, false, fmt.Sprintf("rule %s: %v", ev.Rule.Ref, err)
 	}
@@ -141,6 +142,12 @@ type Run struct {
 	// Origin are the steps that led to the run (the alert, the rule, who
 	// asked in chat), recorded before the action's own.
 	Origin []execution.Step
+	// Admitted says the guard was already asked: a rule run consolidation
+	// granted (its lease is bound to Name), or Medic telling a human that
+	// the guard stopped automation. Every other run (chat, `medic run`)
+	// is admitted by StartAction itself, with the same leases, rate
+	// limits and breakers as rule runs.
+	Admitted bool
 }
 
 // StartAction resolves r's parameters against its action, builds the
@@ -162,8 +169,14 @@ func (e *Engine) StartAction(ctx context.Context, r Run) (rec *execution.Record,
 	if err != nil {
 		return nil, false, err
 	}
+	done, err := e.admitRun(ctx, r, a, params)
+	if err != nil {
+		return nil, false, err
+	}
 	rec = e.newRecord(r, a, params, plan)
-	switch err := e.Starter.Start(ctx, rec, plan.Input); {
+	err = e.Starter.Start(ctx, rec, plan.Input)
+	done(err == nil)
+	switch {
 	case errors.Is(err, execution.ErrExists):
 		e.log().Info("duplicate delivery: execution already started", "execution", rec.ID)
 		return rec, true, nil
