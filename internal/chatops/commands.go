@@ -26,11 +26,13 @@ type request struct {
 	Who         access.Who
 	UserName    string
 	ResponseURL string
+	// Key identifies the invocation (requestKey): runs are named after it.
+	Key string
 }
 
-func (h *Handler) command(ctx context.Context, form url.Values) error {
+func (h *Handler) command(ctx context.Context, form url.Values, key string) error {
 	cmd, err := command.Parse(form.Get("text"))
-	req := request{Command: cmd, Slash: form.Get("command"), UserName: form.Get("user_name"), ResponseURL: form.Get("response_url")}
+	req := request{Command: cmd, Slash: form.Get("command"), UserName: form.Get("user_name"), ResponseURL: form.Get("response_url"), Key: key}
 	if req.Slash == "" {
 		req.Slash = "/medic"
 	}
