@@ -131,11 +131,11 @@ func (h *Handler) accept(kind string) http.HandlerFunc {
 		job := Job{Kind: kind, Body: string(body), Timestamp: r.Header.Get(verify.HeaderTimestamp), Signature: r.Header.Get(verify.HeaderSignature)}
 		if err := h.dispatch(r.Context(), job); err != nil {
 			h.log().Error("chatops: dispatch failed", "err", err)
-			writeJSON(w, ephemeral(":warning: Medic could not start working on that: "+err.Error()))
+			writeJSON(w, ephemeral(":warning: Medic could not start working on that: "+notify.Escape(err.Error())))
 			return
 		}
 		if kind == JobCommand {
-			writeJSON(w, ephemeral(fmt.Sprintf(":hourglass_flowing_sand: On it: `%s %s`", form.Get("command"), form.Get("text"))))
+			writeJSON(w, ephemeral(fmt.Sprintf(":hourglass_flowing_sand: On it: `%s %s`", notify.Escape(form.Get("command")), notify.Escape(form.Get("text")))))
 			return
 		}
 		w.WriteHeader(http.StatusOK) // interactions: the answer comes later

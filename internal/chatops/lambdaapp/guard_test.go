@@ -9,6 +9,7 @@ import (
 	"github.com/medic-sre/medic/internal/chatops"
 	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/guard"
+	"github.com/medic-sre/medic/internal/slack/slackfake"
 )
 
 // lastJob is the payload of the latest asynchronous self-invocation.
@@ -170,5 +171,26 @@ func TestLambdaForgedJobIsRefused(t *testing.T) {
 	}
 	if w.startedCount() != 0 || len(w.rec.msgs) != n {
 		t.Fatalf("a forged job acted: %d started, %d replies", w.startedCount(), len(w.rec.msgs)-n)
+	}
+}
+
+// The thread a chat run opens carries the command in its top-level text
+// (the notification): escaped, as in its blocks.
+func TestLambdaThreadOfAHostileCommandIsEscaped(t *testing.T) {
+	w := wire(t)
+	ack := w.command(t, w.a, w.b, "restart nginx on "+strings.Join(slackfake.Hostile, " "))
+	for _, h := range slackfake.Hostile {
+		if strings.Contains(ack, h) {
+			t.Errorf("ack carries live %s: %s", h, ack)
+		}
+	}
+	msgs := w.slack.Messages()
+	if len(msgs) == 0 || !strings.Contains(msgs[0].Text, "/medic restart nginx on &lt;!channel&gt;") {
+		t.Fatalf("no thread: %+v", msgs)
+	}
+	for i, m := range msgs {
+		if live := m.Live(slackfake.Hostile...); len(live) > 0 {
+			t.Errorf("message %d carries live %v: %s", i, live, m.Text)
+		}
 	}
 }
