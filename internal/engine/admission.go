@@ -94,8 +94,12 @@ func (e *Engine) admitRun(ctx context.Context, r Run, a *pack.Action, params map
 	if bound, err := c.Bound(ctx, r.Name); err != nil || bound {
 		return noop, err
 	}
+	targets := RunTargets(a, params)
+	if why := unguardable(targets); why != "" {
+		return nil, &RefusedError{Action: a.Ref, Reason: why}
+	}
 	leases, d, err := c.AdmitRun(ctx, dispatch.RunAdmission{Key: runKey(a), Limits: guard.DefaultLimits,
-		Targets: RunTargets(a, params), Rules: e.rulesRunning(a.Ref)})
+		Targets: targets, Rules: e.rulesRunning(a.Ref)})
 	if err != nil {
 		return nil, fmt.Errorf("guard unavailable, nothing started: %w", err)
 	}
@@ -114,6 +118,26 @@ func (e *Engine) admitRun(ctx context.Context, r Run, a *pack.Action, params map
 			e.log().Error("giving back the leases of a run that did not start", "execution", r.Name, "err", err)
 		}
 	}, nil
+}
+
+// Bounds on what a run may ask the guard for: every target is a lease and
+// a key in the state table (DynamoDB keys hold at most 1 KiB).
+const (
+	maxRunTargets   = 50
+	maxTargetLength = 256
+)
+
+// unguardable says why the guard cannot take these targets, or "".
+func unguardable(targets []string) string {
+	if len(targets) > maxRunTargets {
+		return fmt.Sprintf("%d targets in one run (limit %d)", len(targets), maxRunTargets)
+	}
+	for _, t := range targets {
+		if len(t) > maxTargetLength {
+			return fmt.Sprintf("a target name of %d bytes (limit %d)", len(t), maxTargetLength)
+		}
+	}
+	return ""
 }
 
 // rulesRunning are the consolidation configs of the rules whose action is

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -178,5 +179,28 @@ func TestRunTargets(t *testing.T) {
 		if got := RunTargets(tc.a, tc.params); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s %v: targets %v, want %v", tc.a.Ref, tc.params, got, tc.want)
 		}
+	}
+}
+
+// Hostile target lists are refused before the guard is asked: each target
+// would be a lease and a key in the table.
+func TestTooManyOrTooLongTargetsAreRefused(t *testing.T) {
+	e, st, _, _ := consolidatingEngine(t, 0)
+	ctx := context.Background()
+	many := make([]string, 51)
+	for i := range many {
+		many[i] = fmt.Sprintf("h%d", i)
+	}
+	for name, params := range map[string]map[string]any{
+		"51 hosts":      {"cmd": "uptime", "hosts": strings.Join(many, ",")},
+		"a long target": {"cmd": "uptime", "hosts": strings.Repeat("h", 257)},
+	} {
+		_, _, err := e.StartAction(ctx, Run{Name: "run-" + strings.ReplaceAll(name, " ", "-"), Action: "core.remote", Params: params})
+		if r := refusal(t, err); !strings.Contains(r.Reason, "limit") {
+			t.Errorf("%s: %v", name, r)
+		}
+	}
+	if len(st.started) != 0 {
+		t.Fatalf("%d started", len(st.started))
 	}
 }
