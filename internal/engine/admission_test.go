@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/guard"
 	"github.com/medic-sre/medic/internal/pack"
 )
@@ -202,5 +203,21 @@ func TestTooManyOrTooLongTargetsAreRefused(t *testing.T) {
 	}
 	if len(st.started) != 0 {
 		t.Fatalf("%d started", len(st.started))
+	}
+}
+
+// Telling a human that the guard stopped automation is never refused by
+// the guard: escalations are admitted runs.
+func TestEscalationsAreNotRateLimited(t *testing.T) {
+	e, st, _, _ := consolidatingEngine(t, 0)
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		d := dispatch.Decision{Target: fmt.Sprintf("i-%d", i), Reason: "circuit open"}
+		if id := e.escalate(ctx, "linux.free_disk_on_alarm", diskAlarm("evt", "ALARM"), d); id == "" {
+			t.Fatalf("escalation %d not sent", i)
+		}
+	}
+	if len(st.started) != 5 {
+		t.Fatalf("%d escalations started", len(st.started))
 	}
 }
