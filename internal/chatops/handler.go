@@ -81,6 +81,7 @@ type Handler struct {
 	Groups   GroupResolver // nil: grants by group never match
 	Respond  Responder     // nil: posts to response_url over HTTP
 	Dispatch Dispatcher    // nil: a goroutine (see Wait)
+	Jobs     DoneJobs      // nil: a job sent again is done again
 	Log      *slog.Logger
 	Now      func() time.Time // nil: time.Now
 
@@ -167,6 +168,23 @@ func (h *Handler) Do(ctx context.Context, job Job) error {
 		h.log().Warn("chatops: job refused", "kind", job.Kind, "reason", err.Error())
 		return fmt.Errorf("chatops: job refused: %w", err)
 	}
+	if h.Jobs == nil {
+		return h.do(ctx, job)
+	}
+	if done, err := h.Jobs.Done(ctx, job); err != nil || done {
+		if done {
+			h.log().Warn("chatops: job already done: ignored", "kind", job.Kind)
+		}
+		return err
+	}
+	if err := h.do(ctx, job); err != nil {
+		return err
+	}
+	return h.Jobs.MarkDone(ctx, job)
+}
+
+// do performs a verified job.
+func (h *Handler) do(ctx context.Context, job Job) error {
 	form, err := url.ParseQuery(job.Body)
 	if err != nil {
 		return fmt.Errorf("chatops: job body: %w", err)

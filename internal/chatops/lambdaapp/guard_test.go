@@ -3,8 +3,13 @@ package lambdaapp
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/medic-sre/medic/internal/chatops"
 	"github.com/medic-sre/medic/internal/dispatch"
@@ -113,38 +118,65 @@ func TestLambdaOpenBreakerRefusesChatRun(t *testing.T) {
 
 // Lambda retries a failed asynchronous invocation twice with the same
 // payload: every attempt names the same execution, so Step Functions
-// starts it once, and the run's lease is not refused as its own.
+// starts it once, and the run's lease is not refused as its own. A job
+// done is marked, so the same payload sent again does nothing at all.
 func TestLambdaRetriedJobStartsOneExecution(t *testing.T) {
 	w := wire(t)
 	ctx := context.Background()
-	w.command(t, w.a, w.b, "restart nginx on web1")
+	job := w.dispatchOnly(t, "restart nginx on web1")
+	w.rec.failures = 2 // the answer fails twice: the job errs after starting the run
+	for i, app := range []*App{w.b, w.a, w.b} {
+		_, err := app.Invoke(ctx, job)
+		if (i < 2) != (err != nil) {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
 	name := w.onlyExecution(t)
-	job := w.lastJob()
-	for _, app := range []*App{w.a, w.b} {
-		if _, err := app.Invoke(ctx, job); err != nil {
-			t.Fatal(err)
+	if w.sfn.Calls("StartExecution") != 3 || len(w.rec.msgs) != 1 || strings.Contains(w.rec.msgs[0].Text, "refused") {
+		t.Fatalf("retries: %d StartExecution calls, answers %+v", w.sfn.Calls("StartExecution"), w.rec.msgs)
+	}
+	// The same payload again, once done: nothing is asked of Step Functions
+	// or answered.
+	if _, err := w.a.Invoke(ctx, job); err != nil || w.sfn.Calls("StartExecution") != 3 || len(w.rec.msgs) != 1 {
+		t.Fatalf("a done job ran again: %v, %d calls", err, w.sfn.Calls("StartExecution"))
+	}
+
+	// A retry that comes after the run ended starts nothing either, and
+	// gives back the lease it took, so the next command is not refused.
+	job2 := w.dispatchOnly(t, "restart app on web2")
+	w.rec.failures = 1
+	if _, err := w.a.Invoke(ctx, job2); err == nil {
+		t.Fatal("want the failed answer to fail the job")
+	}
+	var second string
+	for _, n := range w.executions() {
+		if n != name {
+			second = n
 		}
 	}
-	if w.onlyExecution(t) != name || w.sfn.Calls("StartExecution") != 3 {
-		t.Fatalf("retries: %d StartExecution calls", w.sfn.Calls("StartExecution"))
-	}
-	for _, m := range w.rec.msgs {
-		if strings.Contains(m.Text, "refused") || strings.Contains(m.Text, "did not start") {
-			t.Fatalf("a retry was refused: %s", m.Text)
-		}
-	}
-	// A retry after the run ended still starts nothing, and gives back
-	// the lease it took, so the next command is not refused as busy.
-	w.ended(t, name, true)
-	if _, err := w.b.Invoke(ctx, job); err != nil {
+	w.ended(t, second, true)
+	if _, err := w.b.Invoke(ctx, job2); err != nil {
 		t.Fatal(err)
 	}
-	if w.onlyExecution(t) != name {
-		t.Fatal("a late retry started a second run")
+	if len(w.executions()) != 2 {
+		t.Fatalf("a late retry started another run: %v", w.executions())
 	}
-	if got := w.command(t, w.a, w.b, "restart nginx on web1"); strings.Contains(got, "refused") || w.startedCount() != 2 {
+	if got := w.command(t, w.a, w.b, "restart app on web2"); strings.Contains(got, "refused") || len(w.executions()) != 3 {
 		t.Fatalf("next command: %s", got)
 	}
+}
+
+// dispatchOnly sends a signed command to instance a and returns the job it
+// dispatched, without running it.
+func (w *wired) dispatchOnly(t *testing.T, text string) json.RawMessage {
+	t.Helper()
+	body := url.Values{"command": {"/medic"}, "text": {text}, "user_id": {"U1"}, "channel_id": {"C1"}, "team_id": {"T1"},
+		"response_url": {"https://hooks.slack.test/x"}, "trigger_id": {fmt.Sprint(time.Now().UnixNano())}}.Encode()
+	out, err := w.a.Invoke(context.Background(), urlEvent(body, true))
+	if err != nil || out.(events.LambdaFunctionURLResponse).StatusCode != 200 {
+		t.Fatalf("%q: %+v %v", text, out, err)
+	}
+	return w.lastJob()
 }
 
 // Anyone allowed to invoke the function can send it a job; without the
