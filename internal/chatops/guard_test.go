@@ -105,17 +105,30 @@ func TestLocalOpenBreakerRefusesChatRun(t *testing.T) {
 	}
 }
 
-// A job replayed by a retry names the same execution: nothing new starts.
+// A job run again names the same execution: nothing new starts, even
+// without the record of jobs done (which then ignores it altogether).
 func TestLocalRetriedJobStartsOnce(t *testing.T) {
 	g := newGuardedLocal(t)
+	jobs := g.h.Jobs
+	g.h.Jobs = nil
 	job := signedJob(JobCommand, commandBody("U_OK", "C_OPS", "restart nginx on web1"))
 	for i := 0; i < 3; i++ {
 		if err := g.h.Do(context.Background(), job); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if g.started() != 1 {
-		t.Fatalf("%d runs started for one request", g.started())
+	if g.started() != 1 || len(g.replies.all()) != 3 {
+		t.Fatalf("%d runs started for one request, %d answers", g.started(), len(g.replies.all()))
+	}
+	g.h.Jobs = jobs
+	job = signedJob(JobCommand, commandBody("U_OK", "C_OPS", "restart app on web2"))
+	for i := 0; i < 3; i++ {
+		if err := g.h.Do(context.Background(), job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g.started() != 2 || len(g.replies.all()) != 4 {
+		t.Fatalf("a job done was done again: %d started, %d answers", g.started(), len(g.replies.all()))
 	}
 	for _, r := range g.replies.all() {
 		if strings.Contains(r.text(), "refused") {
