@@ -35,7 +35,7 @@ var targetParams = []string{"target", "instance_id", "instance_ids", "hosts", "g
 func RunTargets(a *pack.Action, params map[string]any) []string {
 	seen := map[string]bool{}
 	for _, name := range targetParams {
-		for _, v := range targetValues(params[name]) {
+		for _, v := range targetValues(params[name], listParams[name]) {
 			seen[v] = true
 		}
 	}
@@ -53,12 +53,19 @@ func RunTargets(a *pack.Action, params map[string]any) []string {
 	return out
 }
 
-// targetValues reads a string, st2's comma-separated list, or a list.
-func targetValues(v any) []string {
+// listParams take st2's comma-separated lists in a string; the others
+// (a tag filter "tag:Role=web,api" among them) are one target each.
+var listParams = map[string]bool{"hosts": true, "instance_ids": true}
+
+// targetValues reads a string (split at commas when commaList), or a list.
+func targetValues(v any, commaList bool) []string {
 	var raw []string
 	switch x := v.(type) {
 	case string:
-		raw = strings.Split(x, ",")
+		raw = []string{x}
+		if commaList {
+			raw = strings.Split(x, ",")
+		}
 	case []any:
 		for _, e := range x {
 			raw = append(raw, fmt.Sprint(e))

@@ -173,6 +173,7 @@ func TestRunTargets(t *testing.T) {
 		{local, map[string]any{"instance_ids": []any{"i-2", "i-1"}, "target": "i-3"}, []string{"i-1", "i-2", "i-3"}},
 		{notify, map[string]any{"message": "<!channel> hi"}, []string{"action:core.notify"}},
 		{notify, map[string]any{"group": "web-asg"}, []string{"web-asg"}},
+		{local, map[string]any{"targets": "tag:Role=web,api"}, []string{"tag:Role=web,api"}},
 		// A hostile value is a target name like any other: it is leased
 		// and limited, never interpreted.
 		{notify, map[string]any{"target": "--host=evil.example"}, []string{"--host=evil.example"}},
