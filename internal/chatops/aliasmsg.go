@@ -27,11 +27,12 @@ import (
 // ack answers a started run: the alias's ack format when it has one,
 // Medic's own line otherwise; ack disabled tells only the requester.
 func (h *Handler) ack(al *pack.Alias, rec *execution.Record, req request) *slack.WebhookMessage {
-	status := fmt.Sprintf("`%s status %s`", req.Slash, rec.ID)
+	id := notify.Escape(rec.ID)
+	status := fmt.Sprintf("`%s status %s`", notify.Escape(req.Slash), id)
 	if !al.Ack.Enabled {
-		return ephemeral(fmt.Sprintf(":arrow_forward: Started execution `%s` (%s)", rec.ID, status))
+		return ephemeral(fmt.Sprintf(":arrow_forward: Started execution `%s` (%s)", id, status))
 	}
-	text := fmt.Sprintf(":arrow_forward: <@%s> started `%s` → execution `%s` (%s)", req.Who.User, al.ActionRef, rec.ID, status)
+	text := fmt.Sprintf(":arrow_forward: %s started `%s` → execution `%s` (%s)", notify.MentionUser(req.Who.User), notify.Escape(al.ActionRef), id, status)
 	if al.Ack.Format != "" {
 		rendered, err := renderAliasFormat(al, "ack", rec)
 		if err != nil {

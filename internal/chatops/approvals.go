@@ -170,7 +170,7 @@ func (a *Approvals) Request(ctx context.Context, payload any) (any, error) {
 	if err != nil || len(value) > maxButtonValue {
 		return nil, fmt.Errorf("approval request for %s: the button value would be %d bytes, over Slack's %d", req.Execution, len(value), maxButtonValue)
 	}
-	channel, opts := a.Channel, []slack.MsgOption{slack.MsgOptionText("Approval needed: "+req.Action+" in "+req.Execution, false),
+	channel, opts := a.Channel, []slack.MsgOption{slack.MsgOptionText(notify.Escape("Approval needed: "+req.Action+" in "+req.Execution), false),
 		slack.MsgOptionBlocks(RequestBlocks(req, string(value))...)}
 	if a.Notifier != nil {
 		if t, ok := a.Notifier.Thread(req.Execution); ok {
@@ -210,7 +210,7 @@ func (t ticket) request() ApprovalRequest {
 
 // RequestBlocks renders the approval request with its two buttons.
 func RequestBlocks(req ApprovalRequest, value string) []slack.Block {
-	text := fmt.Sprintf(":raising_hand: *Approval needed*: execution `%s` wants to run `%s`", req.Execution, req.Action)
+	text := fmt.Sprintf(":raising_hand: *Approval needed*: execution `%s` wants to run `%s`", notify.Escape(req.Execution), notify.Escape(req.Action))
 	if len(req.Params) > 0 {
 		p, _ := json.Marshal(req.Params)
 		text += "\nParameters: `" + notify.Escape(notify.Truncate(string(p), 1000)) + "`"
@@ -235,9 +235,9 @@ func mentions(ids []string) string {
 	out := make([]string, len(ids))
 	for i, id := range ids {
 		if strings.HasPrefix(id, "S") {
-			out[i] = "<!subteam^" + id + ">"
+			out[i] = notify.MentionGroup(id)
 		} else {
-			out[i] = "<@" + id + ">"
+			out[i] = notify.MentionUser(id)
 		}
 	}
 	return strings.Join(out, " ")
@@ -273,7 +273,7 @@ func (a *Approvals) decide(ctx context.Context, c choice) (Decision, error) {
 		err = a.Tasks.Fail(ctx, c.req.Token, ErrRejected, string(cause))
 	}
 	if err != nil {
-		return Decision{}, fmt.Errorf("execution %s is no longer waiting for a decision (already decided, timed out or stopped): %s", c.req.Execution, notify.Escape(err.Error()))
+		return Decision{}, fmt.Errorf("execution %s is no longer waiting for a decision (already decided, timed out or stopped): %s", notify.Escape(c.req.Execution), notify.Escape(err.Error()))
 	}
 	if err := a.Pending.Delete(ctx, c.req.Execution); err != nil {
 		a.log().Error("approval: forgetting the decided request failed", "execution", c.req.Execution, "err", err)
@@ -299,7 +299,7 @@ func (a *Approvals) allowed(ctx context.Context, c choice) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("<@%s> is not among the approvers of execution %s (%s)", c.who.User, c.req.Execution, mentions(c.req.Approvers))
+	return fmt.Errorf("%s is not among the approvers of execution %s (%s)", notify.MentionUser(c.who.User), notify.Escape(c.req.Execution), mentions(c.req.Approvers))
 }
 
 // record replaces the buttons with the decision and says it in the thread.
@@ -308,7 +308,7 @@ func (a *Approvals) record(ctx context.Context, c choice, d Decision) {
 	if !d.Approved {
 		icon = ":no_entry_sign:"
 	}
-	text := fmt.Sprintf("%s <@%s> *%s* `%s` for execution `%s` at %s%s", icon, d.By, d.Decision, d.Action, d.Execution,
+	text := fmt.Sprintf("%s %s *%s* `%s` for execution `%s` at %s%s", icon, notify.MentionUser(d.By), d.Decision, notify.Escape(d.Action), notify.Escape(d.Execution),
 		d.At.Format("15:04:05 MST"), reason(d.Comment))
 	if c.channel != "" && c.ts != "" {
 		if _, _, _, err := a.API.UpdateMessageContext(ctx, c.channel, c.ts, slack.MsgOptionText(text, false),

@@ -64,8 +64,11 @@ func startApproval(t *testing.T, e *env, name string) (value, ts string, done <-
 	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
+		// The request is remembered for `/medic approve` just after its
+		// buttons are posted: wait for both.
+		_, pending, _ := e.h.Approvals.Pending.Get(context.Background(), name)
 		for _, msg := range e.slack.Messages() {
-			if v := buttonValue(t, msg, ActionApprove); v != "" {
+			if v := buttonValue(t, msg, ActionApprove); v != "" && pending {
 				return v, msg.TS, ch
 			}
 		}

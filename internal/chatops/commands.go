@@ -26,17 +26,19 @@ type request struct {
 	Who         access.Who
 	UserName    string
 	ResponseURL string
+	// Key identifies the invocation (requestKey): runs are named after it.
+	Key string
 }
 
-func (h *Handler) command(ctx context.Context, form url.Values) error {
+func (h *Handler) command(ctx context.Context, form url.Values, key string) error {
 	cmd, err := command.Parse(form.Get("text"))
-	req := request{Command: cmd, Slash: form.Get("command"), UserName: form.Get("user_name"), ResponseURL: form.Get("response_url")}
+	req := request{Command: cmd, Slash: form.Get("command"), UserName: form.Get("user_name"), ResponseURL: form.Get("response_url"), Key: key}
 	if req.Slash == "" {
 		req.Slash = "/medic"
 	}
 	var msg *slack.WebhookMessage
 	if err != nil {
-		msg = ephemeral(":grey_question: " + err.Error())
+		msg = ephemeral(":grey_question: " + notify.Escape(err.Error()))
 	} else {
 		req.Who = h.who(ctx, form.Get("user_id"), form.Get("channel_id"), false)
 		msg = h.answer(ctx, req)
@@ -107,7 +109,7 @@ func (h *Handler) status(id string) *slack.WebhookMessage {
 	}
 	var b strings.Builder
 	execution.Render(&b, rec)
-	head := fmt.Sprintf("%s `%s` is *%s*", notify.Emoji(rec.Status), rec.ID, rec.Status)
+	head := fmt.Sprintf("%s `%s` is *%s*", notify.Emoji(rec.Status), notify.Escape(rec.ID), rec.Status)
 	return ephemeral(head, section(head), section("```"+notify.Escape(notify.Truncate(b.String(), 2800))+"```"))
 }
 
@@ -173,7 +175,7 @@ func (h *Handler) firing(ctx context.Context) (string, error) {
 			notify.Escape(alert.Summary(a.Labels)), a.Since.UTC().Format("Jan 2 15:04 MST"), a.Count)
 		for _, s := range silences {
 			if s.Active(now) && s.Matchers.Matches(a.Labels) {
-				line += fmt.Sprintf(" · :mute: silenced by `%s`", s.ID)
+				line += fmt.Sprintf(" · :mute: silenced by `%s`", notify.Escape(s.ID))
 				break
 			}
 		}
@@ -204,7 +206,7 @@ func (h *Handler) recent() (string, error) {
 			what = rec.StateMachine
 		}
 		lines = append(lines, fmt.Sprintf("%s *%s* %s → `%s` · `%s` · %s", notify.Emoji(rec.Status), notify.Escape(what),
-			notify.Escape(rec.Rule), rec.Action, rec.ID, rec.Started.UTC().Format("Jan 2 15:04 MST")))
+			notify.Escape(rec.Rule), notify.Escape(rec.Action), notify.Escape(rec.ID), rec.Started.UTC().Format("Jan 2 15:04 MST")))
 	}
 	return strings.Join(lines, "\n"), nil
 }

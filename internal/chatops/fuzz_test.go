@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// FuzzDo feeds arbitrary verified bodies to the job half of the handler:
+// FuzzDo feeds arbitrary signed bodies to the job half of the handler:
 // it may answer with an error message but must never panic.
 func FuzzDo(f *testing.F) {
 	f.Add(JobCommand, commandBody("U_OK", "C_OPS", "restart nginx on web1"))
@@ -17,6 +17,6 @@ func FuzzDo(f *testing.F) {
 	f.Add("other", "")
 	e := newEnv(f)
 	f.Fuzz(func(t *testing.T, kind, body string) {
-		_ = e.h.Do(context.Background(), Job{Kind: kind, Body: body})
+		_ = e.h.Do(context.Background(), signedJob(kind, body))
 	})
 }

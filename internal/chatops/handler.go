@@ -8,6 +8,8 @@ package chatops
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,12 +39,16 @@ const (
 	JobInteraction = "interaction"
 )
 
-// Job is the work behind one acknowledged request: the verified body as
-// Slack sent it. It is JSON so that the Lambda can hand it to a second,
-// asynchronous invocation of itself.
+// Job is the work behind one acknowledged request: the body as Slack sent
+// it, with Slack's timestamp and signature of it. It is JSON so that the
+// Lambda can hand it to a second, asynchronous invocation of itself; Do
+// checks the signature again, so a job cannot be made up or altered by
+// whoever may invoke the function without the signing secret.
 type Job struct {
-	Kind string `json:"medic_chatops_job"`
-	Body string `json:"body"`
+	Kind      string `json:"medic_chatops_job"`
+	Body      string `json:"body"`
+	Timestamp string `json:"timestamp"`
+	Signature string `json:"signature"`
 }
 
 // Dispatcher runs a job after the request was acknowledged.
@@ -74,6 +81,7 @@ type Handler struct {
 	Groups   GroupResolver // nil: grants by group never match
 	Respond  Responder     // nil: posts to response_url over HTTP
 	Dispatch Dispatcher    // nil: a goroutine (see Wait)
+	Jobs     DoneJobs      // nil: a job sent again is done again
 	Log      *slog.Logger
 	Now      func() time.Time // nil: time.Now
 
@@ -121,13 +129,14 @@ func (h *Handler) accept(kind string) http.HandlerFunc {
 		if form.Get("ssl_check") != "" {
 			return // Slack checking the certificate: nothing to do
 		}
-		if err := h.dispatch(r.Context(), Job{Kind: kind, Body: string(body)}); err != nil {
+		job := Job{Kind: kind, Body: string(body), Timestamp: r.Header.Get(verify.HeaderTimestamp), Signature: r.Header.Get(verify.HeaderSignature)}
+		if err := h.dispatch(r.Context(), job); err != nil {
 			h.log().Error("chatops: dispatch failed", "err", err)
-			writeJSON(w, ephemeral(":warning: Medic could not start working on that: "+err.Error()))
+			writeJSON(w, ephemeral(":warning: Medic could not start working on that: "+notify.Escape(err.Error())))
 			return
 		}
 		if kind == JobCommand {
-			writeJSON(w, ephemeral(fmt.Sprintf(":hourglass_flowing_sand: On it: `%s %s`", form.Get("command"), form.Get("text"))))
+			writeJSON(w, ephemeral(fmt.Sprintf(":hourglass_flowing_sand: On it: `%s %s`", notify.Escape(form.Get("command")), notify.Escape(form.Get("text")))))
 			return
 		}
 		w.WriteHeader(http.StatusOK) // interactions: the answer comes later
@@ -151,20 +160,52 @@ func (h *Handler) dispatch(ctx context.Context, job Job) error {
 // Wait blocks until jobs started in goroutines have finished.
 func (h *Handler) Wait() { h.wg.Wait() }
 
-// Do performs a job: the asynchronous half of a request. The body must
-// already have been verified.
+// Do performs a job: the asynchronous half of a request. Its signature is
+// checked again (verify.VerifyJob); a job that fails is refused and does
+// nothing.
 func (h *Handler) Do(ctx context.Context, job Job) error {
+	if err := h.Verifier.VerifyJob(job.Timestamp, job.Signature, []byte(job.Body)); err != nil {
+		h.log().Warn("chatops: job refused", "kind", job.Kind, "reason", err.Error())
+		return fmt.Errorf("chatops: job refused: %w", err)
+	}
+	if h.Jobs == nil {
+		return h.do(ctx, job)
+	}
+	if done, err := h.Jobs.Done(ctx, job); err != nil || done {
+		if done {
+			h.log().Warn("chatops: job already done: ignored", "kind", job.Kind)
+		}
+		return err
+	}
+	if err := h.do(ctx, job); err != nil {
+		return err
+	}
+	return h.Jobs.MarkDone(ctx, job)
+}
+
+// do performs a verified job.
+func (h *Handler) do(ctx context.Context, job Job) error {
 	form, err := url.ParseQuery(job.Body)
 	if err != nil {
 		return fmt.Errorf("chatops: job body: %w", err)
 	}
 	switch job.Kind {
 	case JobCommand:
-		return h.command(ctx, form)
+		return h.command(ctx, form, requestKey(form, job.Timestamp))
 	case JobInteraction:
 		return h.interaction(ctx, form.Get("payload"))
 	}
 	return fmt.Errorf("chatops: unknown job kind %q", job.Kind)
+}
+
+// requestKey identifies one slash command invocation, the same however
+// often its job is retried: a run it starts is named after it, so a retry
+// finds the execution already started instead of starting another.
+func requestKey(form url.Values, timestamp string) string {
+	parts := []string{form.Get("team_id"), form.Get("channel_id"), form.Get("user_id"), form.Get("trigger_id"),
+		timestamp, form.Get("command"), form.Get("text")}
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(sum[:16])
 }
 
 // who identifies the person; group memberships are looked up only when a

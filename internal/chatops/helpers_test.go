@@ -99,6 +99,11 @@ func (f *fakeStarter) Start(_ context.Context, rec *execution.Record, input any)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	for _, r := range f.runs {
+		if r.Rec.ID == rec.ID {
+			return execution.ErrExists // as Step Functions and the local starter: a name starts once
+		}
+	}
 	f.runs = append(f.runs, started{rec, input})
 	return nil
 }
@@ -221,4 +226,12 @@ func (e *env) click(user, channel, actionID, value, ts string) *http.Response {
 	resp.Body.Close()
 	e.h.Wait()
 	return resp
+}
+
+// signedJob is the job accept hands on for body: signed as Slack signs.
+func signedJob(kind, body string) Job { return signedJobAt(kind, body, time.Now()) }
+
+func signedJobAt(kind, body string, at time.Time) Job {
+	ts := at.Unix()
+	return Job{Kind: kind, Body: body, Timestamp: strconv.FormatInt(ts, 10), Signature: verify.Sign(signingSecret, ts, []byte(body))}
 }

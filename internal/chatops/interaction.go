@@ -88,5 +88,5 @@ func (a *Approvals) decideByCommand(ctx context.Context, req request) *slack.Web
 	if err != nil {
 		return ephemeral(":no_entry: " + err.Error()) // our own text, with mentions
 	}
-	return ephemeral(fmt.Sprintf("Recorded: %s `%s` for execution `%s`.", d.Decision, d.Action, d.Execution))
+	return ephemeral(fmt.Sprintf("Recorded: %s `%s` for execution `%s`.", d.Decision, notify.Escape(d.Action), notify.Escape(d.Execution)))
 }

@@ -95,8 +95,8 @@ func NewLocal(p LocalParts) (*Local, error) {
 }
 
 // Shared puts the handler's state in st, the store consolidation uses:
-// silences (unless set) and alerts, the replay cache, threads and pending
-// approvals. The Lambda and `medic serve` both call it, so every instance
+// silences (unless set) and alerts, the replay cache, the jobs done,
+// threads and pending approvals. The Lambda and `medic serve` both call it, so every instance
 // and both functions see the same state.
 func Shared(h *Handler, st state.Store) {
 	if h.Silences == nil {
@@ -104,6 +104,7 @@ func Shared(h *Handler, st state.Store) {
 	}
 	h.Alerts = &dispatch.Consolidator{State: st}
 	h.Verifier.WithReplayCache(verify.StateCache{State: st})
+	h.Jobs = StateJobs{State: st}
 	if h.Approvals != nil {
 		h.Approvals.Pending = StatePending{State: st}
 		if n := h.Approvals.Notifier; n != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -28,6 +29,9 @@ type RunRequest struct {
 	Params  map[string]any // from the command; not yet resolved
 	Command string         // the text typed
 	Who     access.Who
+	// RequestKey identifies the chat request (the same for every retry of
+	// its job); the execution is named after it. Empty: a fresh name.
+	RequestKey string
 }
 
 // ActionRunner starts an action run and returns its execution record.
@@ -49,7 +53,12 @@ func (h *Handler) run(ctx context.Context, req request) *slack.WebhookMessage {
 	if h.Runner == nil {
 		return ephemeral(":no_entry: Running actions is not available in this deployment.")
 	}
-	rec, err := h.Runner.RunAction(ctx, RunRequest{Alias: al.Ref, Action: al.ActionRef, Params: params, Command: req.Text, Who: req.Who})
+	rec, err := h.Runner.RunAction(ctx, RunRequest{Alias: al.Ref, Action: al.ActionRef, Params: params, Command: req.Text, Who: req.Who, RequestKey: req.Key})
+	var refused *engine.RefusedError
+	if errors.As(err, &refused) {
+		h.log().Info("chatops: run refused by the guard", "user", req.Who.User, "action", al.ActionRef, "target", refused.Target, "reason", refused.Reason)
+		return ephemeral(fmt.Sprintf(":no_entry: `%s` %s. Nothing was started.", al.ActionRef, notify.Escape(refused.Error())))
+	}
 	if err != nil {
 		return ephemeral(fmt.Sprintf(":warning: `%s` did not start: %s\nFormats of `%s`: %s", al.ActionRef,
 			notify.Escape(err.Error()), al.Ref, formats(al)))
@@ -107,14 +116,19 @@ type EngineRunner struct {
 }
 
 // RunAction implements ActionRunner. The execution is named after the
-// alias and a fresh trigger ID, so every command is its own run.
+// alias and the request, so every command is its own run and a retry of
+// the same request is the same run (Step Functions starts a name once).
 func (r EngineRunner) RunAction(ctx context.Context, req RunRequest) (*execution.Record, error) {
 	now := time.Now()
 	if r.Now != nil {
 		now = r.Now()
 	}
+	id := req.RequestKey
+	if id == "" {
+		id = newID()
+	}
 	t := trigger.Trigger{
-		ID: newID(), Type: TriggerType, Source: "slack", Time: now,
+		ID: id, Type: TriggerType, Source: "slack", Time: now,
 		Payload: map[string]any{"user": req.Who.User, "channel": req.Who.Channel, "command": req.Command, "alias": req.Alias},
 	}
 	rec, _, err := r.Engine.StartAction(ctx, engine.Run{

@@ -44,8 +44,8 @@ func (h *Handler) silence(ctx context.Context, req request) *slack.WebhookMessag
 		if err != nil {
 			return ephemeral(fmt.Sprintf(":warning: Expiring silence `%s` failed: %s", notify.Escape(req.ID), notify.Escape(err.Error())))
 		}
-		return inChannel("silence expired", section(fmt.Sprintf(":loud_sound: <@%s> expired silence `%s` (%s)",
-			req.Who.User, notify.Escape(s.ID), matchers(s.Matchers))))
+		return inChannel("silence expired", section(fmt.Sprintf(":loud_sound: %s expired silence `%s` (%s)",
+			notify.MentionUser(req.Who.User), notify.Escape(s.ID), matchers(s.Matchers))))
 	}
 	return h.listSilences(ctx)
 }
@@ -58,8 +58,8 @@ func (h *Handler) addSilence(ctx context.Context, req request) *slack.WebhookMes
 		return ephemeral(":warning: Adding the silence failed: " + notify.Escape(err.Error()))
 	}
 	h.log().Info("chatops: silence added", "id", s.ID, "by", req.Who.User, "matchers", s.Matchers.String(), "ends", s.EndsAt)
-	return inChannel("silence added", section(fmt.Sprintf(":mute: <@%s> silenced %s for %s (until %s), id `%s`%s",
-		req.Who.User, matchers(s.Matchers), req.Duration, s.EndsAt.UTC().Format("Jan 2 15:04 MST"), s.ID, reason(s.Comment))))
+	return inChannel("silence added", section(fmt.Sprintf(":mute: %s silenced %s for %s (until %s), id `%s`%s",
+		notify.MentionUser(req.Who.User), matchers(s.Matchers), req.Duration, s.EndsAt.UTC().Format("Jan 2 15:04 MST"), notify.Escape(s.ID), reason(s.Comment))))
 }
 
 // listSilences shows the silences not yet ended (the store keeps expired
@@ -75,8 +75,8 @@ func (h *Handler) listSilences(ctx context.Context) *slack.WebhookMessage {
 		if s.State(now) == "expired" {
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("• `%s` %s %s until %s by <@%s>%s", s.ID, s.State(now), matchers(s.Matchers),
-			s.EndsAt.UTC().Format("Jan 2 15:04 MST"), s.CreatedBy, reason(s.Comment)))
+		lines = append(lines, fmt.Sprintf("• `%s` %s %s until %s by %s%s", notify.Escape(s.ID), s.State(now), matchers(s.Matchers),
+			s.EndsAt.UTC().Format("Jan 2 15:04 MST"), notify.MentionUser(s.CreatedBy), reason(s.Comment)))
 	}
 	if len(lines) == 1 {
 		return ephemeral(":loud_sound: No active silences.")

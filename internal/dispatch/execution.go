@@ -46,12 +46,14 @@ func (c *Consolidator) Ended(ctx context.Context, execution string, success bool
 	if err != nil || !ok {
 		return false, err
 	}
-	var lease guard.Lease
-	if err := json.Unmarshal(it.Value, &lease); err != nil {
+	leases, err := decodeLeases(it.Value)
+	if err != nil {
 		return true, fmt.Errorf("consolidate: execution %s: stored lease is corrupt: %w", execution, err)
 	}
-	if err := c.Release(ctx, lease, success); err != nil {
-		return true, err
+	for _, lease := range leases {
+		if err := c.Release(ctx, lease, success); err != nil {
+			return true, err
+		}
 	}
 	return true, c.State.Delete(ctx, k)
 }

@@ -203,6 +203,9 @@ func (e *Engine) escalate(ctx context.Context, ruleRef string, t trigger.Trigger
 		Name: ExecutionName("escalate."+ruleRef, d.Target+"\x00"+d.Reason), Rule: ruleRef, Action: ref,
 		Params: map[string]any{"message": msg, "severity": "critical"}, Trigger: t,
 		Origin: []execution.Step{alertStep(t), {Kind: "guard", Name: d.Target, Detail: d.Reason}},
+		// The guard refused the fix; telling a human must not be refused
+		// by it too.
+		Admitted: true,
 	}
 	rec, dup, err := e.StartAction(ctx, run)
 	if err != nil {

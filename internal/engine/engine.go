@@ -126,7 +126,8 @@ func (e *Engine) logged(t trigger.Trigger, out Outcome) Outcome {
 // startRule starts the action of a matched rule as execution name.
 func (e *Engine) startRule(ctx context.Context, t trigger.Trigger, ev rule.Evaluation, name string, origin ...execution.Step) (id string, duplicate bool, errText string) {
 	steps := append([]execution.Step{alertStep(t), {Kind: "rule", Name: ev.Rule.Ref, Detail: "matched"}}, origin...)
-	_, dup, err := e.StartAction(ctx, Run{Name: name, Rule: ev.Rule.Ref, Action: ev.Rule.Action.Ref, Params: ev.Params, Trigger: t, Origin: steps})
+	_, dup, err := e.StartAction(ctx, Run{Name: name, Rule: ev.Rule.Ref, Action: ev.Rule.Action.Ref, Params: ev.Params, Trigger: t, Origin: steps,
+		Admitted: true}) // consolidation admitted it (launch), or there is none (Handle)
 	if err != nil {
 		return name, false, fmt.Sprintf("rule %s: %v", ev.Rule.Ref, err)
 	}
@@ -151,19 +152,25 @@ type Run struct {
 	// Origin are the steps that led to the run (the alert, the rule, who
 	// asked in chat), recorded before the action's own.
 	Origin []execution.Step
+	// Admitted says the guard was already asked: a rule run consolidation
+	// granted (its lease is bound to Name), or Medic telling a human that
+	// the guard stopped automation. Every other run (chat, `medic run`)
+	// is admitted by StartAction itself, with the same leases, rate
+	// limits and breakers as rule runs.
+	Admitted bool
 }
 
-// RefusedError is a run refused while it was planned, before anything
+// PlanRefusedError is a run refused while it was planned, before anything
 // ran: its parameters break the action's schema (each problem names the
 // parameter and the constraint) or no runner could build it. Asking again
 // with the same parameters is refused the same way.
-type RefusedError struct{ Err error }
+type PlanRefusedError struct{ Err error }
 
-func (e *RefusedError) Error() string { return e.Err.Error() }
-func (e *RefusedError) Unwrap() error { return e.Err }
+func (e *PlanRefusedError) Error() string { return e.Err.Error() }
+func (e *PlanRefusedError) Unwrap() error { return e.Err }
 
 // plan resolves r's parameters against its action and builds the workflow
-// input; a refusal is a *RefusedError.
+// input; a refusal is a *PlanRefusedError.
 func (e *Engine) plan(r Run) (*pack.Action, map[string]any, action.Plan, error) {
 	a, ok := e.Packs.Action(r.Action)
 	if !ok {
@@ -174,11 +181,11 @@ func (e *Engine) plan(r Run) (*pack.Action, map[string]any, action.Plan, error) 
 	}
 	params, err := a.ResolveParams(r.Params)
 	if err != nil {
-		return nil, nil, action.Plan{}, &RefusedError{fmt.Errorf("action %s: %w", a.Ref, err)}
+		return nil, nil, action.Plan{}, &PlanRefusedError{fmt.Errorf("action %s: %w", a.Ref, err)}
 	}
 	plan, err := action.Build(a, params, e.Settings)
 	if err != nil {
-		return nil, nil, action.Plan{}, &RefusedError{err}
+		return nil, nil, action.Plan{}, &PlanRefusedError{err}
 	}
 	return a, params, plan, nil
 }
@@ -187,7 +194,7 @@ func (e *Engine) plan(r Run) (*pack.Action, map[string]any, action.Plan, error) 
 // or a group: a run that would be refused is recorded as refused on out
 // (true), and never takes a turn on its target.
 func (e *Engine) refuse(out *Outcome, ev rule.Evaluation) bool {
-	var refused *RefusedError
+	var refused *PlanRefusedError
 	if _, _, _, err := e.plan(Run{Action: ev.Rule.Action.Ref, Params: ev.Params}); errors.As(err, &refused) {
 		out.Refused = refused.Error()
 		return true
@@ -198,15 +205,22 @@ func (e *Engine) refuse(out *Outcome, ev rule.Evaluation) bool {
 // StartAction resolves r's parameters against its action, builds the
 // workflow input and starts it. duplicate reports that an execution of
 // r.Name already existed (nothing new was started). Parameters the action's
-// schema refuses return a *RefusedError naming each parameter and the
-// constraint it breaks, and nothing starts.
+// schema refuses return a *PlanRefusedError naming each parameter and the
+// constraint it breaks, and nothing starts; a run the guardrails refuse
+// returns a *RefusedError.
 func (e *Engine) StartAction(ctx context.Context, r Run) (rec *execution.Record, duplicate bool, err error) {
 	a, params, plan, err := e.plan(r)
 	if err != nil {
 		return nil, false, err
 	}
+	done, err := e.admitRun(ctx, r, a, params)
+	if err != nil {
+		return nil, false, err
+	}
 	rec = e.newRecord(r, a, params, plan)
-	switch err := e.Starter.Start(ctx, rec, plan.Input); {
+	err = e.Starter.Start(ctx, rec, plan.Input)
+	done(err == nil)
+	switch {
 	case errors.Is(err, execution.ErrExists):
 		e.log().Info("duplicate delivery: execution already started", "execution", rec.ID)
 		return rec, true, nil

@@ -119,15 +119,15 @@ func TestRefusalAtFlushGivesTheTurnBack(t *testing.T) {
 }
 
 // A run asked for in chat goes through StartAction: the refusal is a
-// *RefusedError whose text names the parameter and the constraint, which
+// *PlanRefusedError whose text names the parameter and the constraint, which
 // the chat layer shows the user; nothing starts.
 func TestChatRunRefusalIsAClearError(t *testing.T) {
 	e, st := newEngine(t)
 	_, _, err := e.StartAction(context.Background(), Run{Name: "chat-1", Action: "linux.restart_service",
 		Params: map[string]any{"target": "localhost", "service": "--host=evil.example"}})
-	var refused *RefusedError
+	var refused *PlanRefusedError
 	if !errors.As(err, &refused) {
-		t.Fatalf("want a RefusedError, got %v", err)
+		t.Fatalf("want a PlanRefusedError, got %v", err)
 	}
 	if msg := err.Error(); !strings.Contains(msg, "action linux.restart_service") || !strings.Contains(msg, `parameter "service": "--host=evil.example" is not format systemd-unit`) {
 		t.Fatalf("unclear refusal: %s", msg)

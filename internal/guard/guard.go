@@ -406,3 +406,13 @@ func maxDur(a, b time.Duration) time.Duration {
 	}
 	return b
 }
+
+// Cancel undoes an Acquire whose run never started (refused by a later
+// check, or already running under the same name): the run is taken out of
+// the rate and breaker windows, no outcome is recorded, and the target is
+// freed if the lease is still ours.
+func (g *Guard) Cancel(ctx context.Context, l Lease) error {
+	err := g.forgetRun(ctx, runsKey(l.Rule, l.Target), l.ID)
+	err = errors.Join(err, g.forgetRun(ctx, runsKey(l.Rule, allTargets), l.ID+"@"+l.Target))
+	return errors.Join(err, g.dropLease(ctx, &l))
+}

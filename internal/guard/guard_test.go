@@ -190,3 +190,28 @@ func TestDefaultsAndBadInput(t *testing.T) {
 		t.Fatal("empty rule accepted")
 	}
 }
+
+// A cancelled run frees the target and does not count against the rate
+// limit or the breaker: it never ran.
+func TestCancelForgetsTheRun(t *testing.T) {
+	g, _ := newGuard()
+	lim := Limits{RatePerTarget: 1, RatePerRule: 1, BreakerFailures: -1, BreakerRepeats: -1}
+	for i := 0; i < 3; i++ {
+		l, v, err := g.Acquire(ctx, "chat", "i-1", lim)
+		if err != nil || !v.OK {
+			t.Fatalf("acquire %d after cancels: %+v %v", i, v, err)
+		}
+		if err := g.Cancel(ctx, *l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := g.Status(ctx, "chat", "i-1", lim)
+	if err != nil || b.Runs != 0 {
+		t.Fatalf("cancelled runs are counted: %+v %v", b, err)
+	}
+	l, _, _ := g.Acquire(ctx, "chat", "i-1", lim)
+	g.Release(ctx, *l, true)
+	if _, v, _ := g.Acquire(ctx, "chat", "i-1", lim); v.OK || !strings.Contains(v.Reason, "rate limited") {
+		t.Fatalf("a run that ran still counts: %+v", v)
+	}
+}

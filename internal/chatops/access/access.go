@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/medic-sre/medic/internal/slack/notify"
 )
 
 // Grant allows the people it names, in the channels it names, to act on the
@@ -130,9 +132,9 @@ func decide(verb string, grants []Grant, action string, w Who) error {
 		what = "silences"
 	}
 	if covering == 0 {
-		return fmt.Errorf("<@%s> may not %s %s: no grant in chatops.yaml covers it", w.User, verb, what)
+		return fmt.Errorf("%s may not %s %s: no grant in chatops.yaml covers it", notify.MentionUser(w.User), verb, notify.Escape(what))
 	}
-	return fmt.Errorf("<@%s> may not %s %s here: the %d grant(s) covering it name other users, groups or channels", w.User, verb, what, covering)
+	return fmt.Errorf("%s may not %s %s here: the %d grant(s) covering it name other users, groups or channels", notify.MentionUser(w.User), verb, notify.Escape(what), covering)
 }
 
 // anyAction asks about a permission not tied to one action (silences):

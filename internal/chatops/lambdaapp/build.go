@@ -14,6 +14,7 @@ import (
 	"github.com/medic-sre/medic/internal/chatops"
 	"github.com/medic-sre/medic/internal/chatops/access"
 	"github.com/medic-sre/medic/internal/chatops/sfnexec"
+	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/engine"
 	"github.com/medic-sre/medic/internal/ingest"
 	"github.com/medic-sre/medic/internal/pack"
@@ -95,8 +96,11 @@ func Build(p Parts, packs *pack.Set, conf *access.Config, settings ingest.Settin
 	n := &notify.Notifier{API: api, Channel: conf.Channel, Result: chatops.AliasResults{Packs: packs}.Result, Log: p.Log}
 	approvals := &chatops.Approvals{API: api, Channel: conf.Channel, Access: conf, Tasks: chatops.SFNTasks{API: p.SFN},
 		Groups: groups, Notifier: n, Log: p.Log}
+	// Chat runs take the guard's leases in the table the ingest function
+	// keeps them in; ingest releases them when the execution ends.
 	eng := &engine.Engine{Packs: packs, Settings: action.Settings{PollSeconds: settings.PollSeconds}, Log: p.Log,
-		Starter: &awssfn.Starter{API: p.SFN, Machines: settings.StateMachines, Log: p.Log}}
+		Starter:      &awssfn.Starter{API: p.SFN, Machines: settings.StateMachines, Log: p.Log},
+		Consolidator: &dispatch.Consolidator{State: p.State, Inhibit: packs.InhibitRules()}}
 	runs := &chatops.Runs{State: p.State}
 	execs := chatops.CompletedExecutions{Executions: &sfnexec.Reader{API: p.SFN, Machines: settings.StateMachines}, Runs: *runs}
 	h := &chatops.Handler{

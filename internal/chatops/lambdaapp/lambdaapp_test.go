@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -37,9 +38,18 @@ func (f *fakeInvoke) Invoke(_ context.Context, in *lambda.InvokeInput, _ ...func
 	return &lambda.InvokeOutput{StatusCode: 202}, nil
 }
 
-type recorder struct{ msgs []*slack.WebhookMessage }
+type recorder struct {
+	msgs []*slack.WebhookMessage
+	// failures makes that many answers fail, as a response_url that is
+	// down does: the job errs and Lambda retries it.
+	failures int
+}
 
 func (r *recorder) Respond(_ context.Context, _ string, m *slack.WebhookMessage) error {
+	if r.failures > 0 {
+		r.failures--
+		return errors.New("response_url: 503 Service Unavailable")
+	}
 	r.msgs = append(r.msgs, m)
 	return nil
 }

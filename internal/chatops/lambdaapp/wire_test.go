@@ -54,6 +54,15 @@ func newFakeSFN(t *testing.T) *fakeStepFunctions {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		name := in["name"].(string)
+		// As Step Functions: a name starts once. The same name and input
+		// while it runs is answered with the execution already started;
+		// otherwise the name is taken.
+		if prev, ok := f.started[name]; ok {
+			if f.status[name] != "RUNNING" || prev["input"] != in["input"] {
+				return nil, &awsfake.Error{Status: 400, Type: "ExecutionAlreadyExists", Message: "Execution Already Exists: '" + arnOf(name) + "'"}
+			}
+			return map[string]any{"executionArn": arnOf(name), "startDate": t0}, nil
+		}
 		f.started[name], f.status[name] = in, "RUNNING"
 		return map[string]any{"executionArn": arnOf(name), "startDate": t0}, nil
 	})

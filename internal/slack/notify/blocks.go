@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -19,6 +20,29 @@ const maxText = 2900
 // not be able to mention @channel or forge links.
 func Escape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// slackID is the shape of Slack's user (U…, W…) and user group (S…) IDs
+// (underscores too, as test fixtures spell them; none can end a mention).
+var slackID = regexp.MustCompile(`^[A-Z0-9_]{2,32}$`)
+
+// MentionUser renders a Slack user ID as a mention. Anything else (a name
+// typed on the command line, a value from a payload) is shown as escaped
+// text, so it can never become another mention or a link.
+func MentionUser(id string) string {
+	if slackID.MatchString(id) {
+		return "<@" + id + ">"
+	}
+	return Escape(id)
+}
+
+// MentionGroup renders a Slack user group ID (S…) as a mention, anything
+// else as escaped text.
+func MentionGroup(id string) string {
+	if slackID.MatchString(id) && strings.HasPrefix(id, "S") {
+		return "<!subteam^" + id + ">"
+	}
+	return Escape(id)
 }
 
 // Truncate shortens s to n bytes on a rune boundary, marking the cut.
@@ -69,9 +93,11 @@ func alertOf(rec *execution.Record) execution.Step {
 	return execution.Step{Name: "Execution " + rec.ID}
 }
 
-// ParentText is the notification fallback of the parent message.
+// ParentText is the notification fallback of the parent message. The
+// alert's name and the chat command are attacker-written: escaped, so
+// "<!channel>" in an alarm name notifies no one.
 func ParentText(rec *execution.Record) string {
-	return fmt.Sprintf("%s %s: %s → %s [%s]", Emoji(rec.Status), alertOf(rec).Name, rec.Rule, rec.Action, rec.Status)
+	return Escape(fmt.Sprintf("%s %s: %s → %s [%s]", Emoji(rec.Status), alertOf(rec).Name, rec.Rule, rec.Action, rec.Status))
 }
 
 // ParentBlocks renders the parent message: the alert, what matched, the
@@ -86,9 +112,9 @@ func ParentBlocks(rec *execution.Record, now string) []slack.Block {
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, Truncate(alert.Name, 140), true, false)),
 		slack.NewSectionBlock(mrkdwn(Escape(alert.Detail)), []*slack.TextBlockObject{
 			mrkdwn("*Status*\n" + Emoji(rec.Status) + " " + string(rec.Status)),
-			mrkdwn("*Execution*\n`" + rec.ID + "`"),
+			mrkdwn("*Execution*\n`" + Escape(rec.ID) + "`"),
 			mrkdwn("*Matched*\n" + Escape(matched)),
-			mrkdwn("*Action*\n`" + rec.Action + "` (workflow " + rec.StateMachine + ")"),
+			mrkdwn("*Action*\n`" + Escape(rec.Action) + "` (workflow " + Escape(rec.StateMachine) + ")"),
 		}, nil),
 	}
 	if params := paramsLine(rec.Params); params != "" {
@@ -121,7 +147,7 @@ func paramsLine(params map[string]any) string {
 
 // StepText is the fallback text of a thread reply.
 func StepText(s execution.Step) string {
-	return s.Kind + " " + s.Name
+	return Escape(s.Kind + " " + s.Name)
 }
 
 // StepBlocks renders one timeline step as a thread reply: the name and,
@@ -154,7 +180,7 @@ func (n *Notifier) Notify(ctx context.Context, payload any) (any, error) {
 	text := fmt.Sprintf(":loudspeaker: *%s*", Escape(kind))
 	if kind == "escalation" {
 		text = fmt.Sprintf(":sos: *Escalation*: the automatic fix did not pass verification after %v attempt(s) on `%v`; a human is needed.",
-			m["attempts"], Escape(fmt.Sprint(m["target"])))
+			Escape(fmt.Sprint(m["attempts"])), Escape(fmt.Sprint(m["target"])))
 	}
 	detail, _ := json.MarshalIndent(payload, "", "  ")
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil),

@@ -118,3 +118,64 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)
 }
+
+// Hostile are chat and alert texts that Slack turns into a mention or a
+// link when they reach a parsed text unescaped.
+var Hostile = []string{"<!channel>", "<!here>", "<@U123>", "<http://evil.example|click>"}
+
+// Parsed returns the texts of a message that Slack parses for mentions
+// and links: the top-level text (the notification and fallback) and every
+// mrkdwn text object of the blocks. plain_text objects are never parsed.
+func (m Message) Parsed() []string {
+	return append([]string{m.Text}, mrkdwnTexts(m.Blocks)...)
+}
+
+// Live returns which of the needles appear as is (unescaped) in a parsed
+// text of the message.
+func (m Message) Live(needles ...string) []string {
+	var found []string
+	for _, text := range m.Parsed() {
+		for _, n := range needles {
+			if strings.Contains(text, n) {
+				found = append(found, n)
+			}
+		}
+	}
+	return found
+}
+
+// mrkdwnTexts collects the "text" of every {"type":"mrkdwn"} object in a
+// blocks (or any Slack payload) JSON document.
+func mrkdwnTexts(doc string) []string {
+	var v any
+	if json.Unmarshal([]byte(doc), &v) != nil {
+		return nil
+	}
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if x["type"] == "mrkdwn" {
+				if s, ok := x["text"].(string); ok {
+					out = append(out, s)
+				}
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return out
+}
+
+// WebhookLive is Live for a response_url answer (a slack.WebhookMessage).
+func WebhookLive(msg *slack.WebhookMessage, needles ...string) []string {
+	blocks, _ := json.Marshal(msg.Blocks)
+	return Message{Text: msg.Text, Blocks: string(blocks)}.Live(needles...)
+}

@@ -179,6 +179,35 @@ func (v *Verifier) remember(sig string, until, now time.Time) error {
 	return nil
 }
 
+// MaxJobAge bounds how long after Slack signed a request its job may still
+// run: Lambda retries an asynchronous invocation for up to six hours.
+const MaxJobAge = 6*time.Hour + DefaultWindow
+
+// VerifyJob checks a request's signature again where its work is done
+// apart from its acceptance (the chatops Lambda's asynchronous job), so
+// whoever may invoke the function but does not hold the signing secret
+// cannot make up a job or change one. It claims no replay: the
+// acceptance did, and a retry of the same job must pass (what the job
+// does is idempotent in the request). A request older than MaxJobAge is
+// refused as stale.
+func (v *Verifier) VerifyJob(tsHeader, sig string, body []byte) error {
+	if tsHeader == "" || sig == "" {
+		return fmt.Errorf("%w: the job carries no Slack timestamp or signature", ErrForged)
+	}
+	ts, err := strconv.ParseInt(tsHeader, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: timestamp %q is not a unix time", ErrForged, tsHeader)
+	}
+	if !hmac.Equal([]byte(Sign(string(v.secret), ts, body)), []byte(strings.TrimSpace(sig))) {
+		return ErrForged
+	}
+	sent := time.Unix(ts, 0)
+	if age := v.now().Sub(sent); age > MaxJobAge || age < -v.window {
+		return fmt.Errorf("%w: job of a request sent %s", ErrStale, sent.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
 // Counters returns a snapshot of the totals.
 func (v *Verifier) Counters() Counters {
 	return Counters{

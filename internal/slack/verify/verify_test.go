@@ -131,3 +131,36 @@ func BenchmarkVerify(b *testing.B) {
 		_ = v.Verify(headers(ts, Sign(secret, ts, append(body, byte(i)))), body)
 	}
 }
+
+// A job is its request's body with the request's signature: verified
+// again however often it is retried, refused when made up or altered.
+func TestVerifyJob(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	v, _ := New("s3cret", 0, func() time.Time { return now })
+	body := []byte("command=%2Fmedic&text=restart+nginx+on+web1&user_id=U1")
+	ts := now.Add(-time.Hour).Unix() // a retry an hour later
+	sig := Sign("s3cret", ts, body)
+	for i := 0; i < 3; i++ {
+		if err := v.VerifyJob(strconv.FormatInt(ts, 10), sig, body); err != nil {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	for name, tc := range map[string]struct {
+		ts, sig string
+		body    []byte
+		want    error
+	}{
+		"no signature":     {strconv.FormatInt(ts, 10), "", body, ErrForged},
+		"no timestamp":     {"", sig, body, ErrForged},
+		"bad timestamp":    {"yesterday", sig, body, ErrForged},
+		"other secret":     {strconv.FormatInt(ts, 10), Sign("guess", ts, body), body, ErrForged},
+		"altered body":     {strconv.FormatInt(ts, 10), sig, []byte("command=%2Fmedic&text=restart+sshd+on+web1&user_id=U1"), ErrForged},
+		"other timestamp":  {strconv.FormatInt(ts+1, 10), sig, body, ErrForged},
+		"older than a job": {strconv.FormatInt(now.Add(-7*time.Hour).Unix(), 10), Sign("s3cret", now.Add(-7*time.Hour).Unix(), body), body, ErrStale},
+		"from the future":  {strconv.FormatInt(now.Add(time.Hour).Unix(), 10), Sign("s3cret", now.Add(time.Hour).Unix(), body), body, ErrStale},
+	} {
+		if err := v.VerifyJob(tc.ts, tc.sig, tc.body); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+		}
+	}
+}
