@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -258,14 +259,31 @@ func (c *Consolidator) Groups(ctx context.Context) ([]*Group, error) {
 		return nil, err
 	}
 	out := make([]*Group, 0, len(items))
+	var damaged []error
 	for i := range items {
 		g, err := decodeGroup(&items[i])
 		if err != nil {
-			return nil, err
+			// One damaged group must not hide (or stop the flush of)
+			// every other: set it aside where the store can.
+			damaged = append(damaged, c.setAside(ctx, items[i].Key, err))
+			continue
 		}
 		out = append(out, g)
 	}
-	return out, nil
+	return out, errors.Join(damaged...)
+}
+
+// setAside quarantines a record that does not decode, when the store can
+// (the local files); the error is returned either way, for the log.
+func (c *Consolidator) setAside(ctx context.Context, k state.Key, problem error) error {
+	q, ok := c.State.(state.Quarantiner)
+	if !ok {
+		return problem
+	}
+	if err := q.SetAside(ctx, k, problem.Error()); err != nil {
+		return errors.Join(problem, err)
+	}
+	return fmt.Errorf("%w (quarantined)", problem)
 }
 
 func contains(list []string, s string) bool {
