@@ -27,7 +27,9 @@ func (e *Engine) consolidate(ctx context.Context, t trigger.Trigger, matched []r
 		e.forget(ctx, t)
 		var outcomes []Outcome
 		for _, ev := range matched {
-			outcomes = append(outcomes, e.logged(t, Outcome{Rule: ev.Rule.Ref, Matched: true, Error: "consolidation: " + err.Error()}))
+			out := Outcome{Rule: ev.Rule.Ref, Matched: true}
+			out.fail(notRecorded("consolidation", err))
+			outcomes = append(outcomes, e.logged(t, out))
 		}
 		return outcomes
 	}
@@ -58,7 +60,7 @@ func (e *Engine) admit(ctx context.Context, obs *dispatch.Observation, ev rule.E
 	}
 	d, err := e.Consolidator.Admit(ctx, obs, e.Packs.Consolidation(ev.Rule.Ref))
 	if err != nil {
-		out.Error = "consolidation: " + err.Error()
+		out.fail(notRecorded("consolidation", err))
 		return out
 	}
 	if !d.Act {
@@ -68,7 +70,9 @@ func (e *Engine) admit(ctx context.Context, obs *dispatch.Observation, ev rule.E
 		}
 		return out
 	}
-	out.Execution, out.Duplicate, out.Error = e.launch(ctx, obs.Trigger, ev, d)
+	var err2 error
+	out.Execution, out.Duplicate, err2 = e.launch(ctx, obs.Trigger, ev, d)
+	out.fail(err2)
 	return out
 }
 
@@ -113,24 +117,26 @@ func (e *Engine) flushOne(ctx context.Context, f dispatch.Flush) Outcome {
 		}
 		return out
 	}
-	out.Execution, out.Duplicate, out.Error = e.launch(ctx, f.Trigger, ev, f.Decision,
+	var err error
+	out.Execution, out.Duplicate, err = e.launch(ctx, f.Trigger, ev, f.Decision,
 		execution.Step{Kind: "group", Name: f.GroupKey, Detail: fmt.Sprintf("%d alert(s) firing", len(f.Alerts))})
+	out.fail(err)
 	return out
 }
 
 // launch starts a granted decision's execution with its lease bound to
 // the execution name, so whoever sees the execution end can release it.
-func (e *Engine) launch(ctx context.Context, t trigger.Trigger, ev rule.Evaluation, d dispatch.Decision, origin ...execution.Step) (id string, duplicate bool, errText string) {
+func (e *Engine) launch(ctx context.Context, t trigger.Trigger, ev rule.Evaluation, d dispatch.Decision, origin ...execution.Step) (id string, duplicate bool, err error) {
 	c := e.Consolidator
 	name := ExecutionName(ev.Rule.Ref, d.ExecutionKey)
 	origin = append(origin, execution.Step{Kind: "guard", Name: d.Target, Detail: d.Reason})
 	if err := c.Bind(ctx, name, *d.Lease); err != nil {
 		e.abandon(ctx, name, d)
-		return name, false, "consolidation: " + err.Error()
+		return name, false, notRecorded("consolidation", err)
 	}
-	id, duplicate, errText = e.startRule(ctx, t, ev, name, origin...)
+	id, duplicate, err = e.startRule(ctx, t, ev, name, origin...)
 	switch {
-	case errText != "":
+	case err != nil:
 		e.abandon(ctx, name, d)
 	case duplicate:
 		// The execution already ran under this name (a group action
@@ -139,7 +145,7 @@ func (e *Engine) launch(ctx context.Context, t trigger.Trigger, ev rule.Evaluati
 			e.log().Error("releasing a duplicate's lease", "execution", name, "err", err)
 		}
 	}
-	return id, duplicate, errText
+	return id, duplicate, err
 }
 
 func (e *Engine) abandon(ctx context.Context, name string, d dispatch.Decision) {
