@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/medic-sre/medic/internal/alert"
 	"github.com/medic-sre/medic/internal/guard"
 	"github.com/medic-sre/medic/internal/inhibit"
+	"github.com/medic-sre/medic/internal/quarantine"
 	"github.com/medic-sre/medic/internal/silence"
 	"github.com/medic-sre/medic/internal/state"
 	"github.com/medic-sre/medic/internal/state/statetest"
@@ -303,5 +305,57 @@ func TestBindAndFinishByExecutionName(t *testing.T) {
 	}
 	if _, gd, _ := f.c.Acquire(ctx, Config{Rule: "other"}, "i-1"); !gd.Act {
 		t.Fatalf("target still busy after Finish: %+v", gd)
+	}
+}
+
+// One group whose stored record no longer decodes used to fail every
+// flush, so no grouped alarm on any rule acted again. Now the other groups
+// flush, the error is reported, and a store that can quarantines it.
+func TestDamagedGroupDoesNotStopTheOthers(t *testing.T) {
+	for _, withQuarantine := range []bool{false, true} {
+		clock := statetest.NewClock()
+		var st state.Store = state.NewMemory(clock.Now)
+		var q *quarantine.Area
+		if withQuarantine {
+			dir := t.TempDir()
+			q = quarantine.ForStateDir(dir)
+			local, err := state.OpenLocal(filepath.Join(dir, state.LocalSubdir), clock.Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			local.Quarantine = q
+			st = local
+		}
+		f := &fixture{t: t, clock: clock, c: &Consolidator{State: st, Now: clock.Now}}
+		cfg := Config{Rule: "r", GroupBy: []string{"alertname"}}
+		f.admit(f.alarm("disk-full", "i-1", "ALARM"), cfg)
+		f.admit(f.alarm("svc-down", "i-2", "ALARM"), cfg)
+		groups, _ := f.c.Groups(ctx)
+		if len(groups) != 2 {
+			t.Fatalf("groups = %d", len(groups))
+		}
+		// Damage one: its value is JSON, but not a group.
+		k := groupKey(groups[0].ID)
+		it, _, _ := st.Get(ctx, k)
+		it.Value = []byte(`[1,2,3]`)
+		if _, err := st.Put(ctx, it, state.Always()); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Minute)
+		flushes, err := f.c.Due(ctx)
+		if err == nil || !strings.Contains(err.Error(), "corrupt") {
+			t.Fatalf("the damage is not reported: %v", err)
+		}
+		if len(flushes) != 1 || flushes[0].GroupKey != groups[1].Key() {
+			t.Fatalf("quarantine %v: the healthy group did not flush: %+v", withQuarantine, flushes)
+		}
+		if withQuarantine {
+			if list, _ := q.List(); len(list) != 1 {
+				t.Fatalf("quarantine = %+v", list)
+			}
+			if _, err := f.c.Groups(ctx); err != nil {
+				t.Fatalf("after quarantine, groups still fail: %v", err)
+			}
+		}
 	}
 }
