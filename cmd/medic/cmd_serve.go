@@ -73,6 +73,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "medic serve: --shutdown-timeout must not be negative, got %s\n", *grace)
 		return 2
 	}
+	// Signals are caught from here on: a SIGTERM during start-up still
+	// stops in order.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	local, err := lf.open(stdout, newLogger(stderr, *logLevel))
 	if err != nil {
 		fmt.Fprintln(stderr, "medic serve:", err)
@@ -94,8 +98,6 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	srv := &http.Server{Handler: local.Server.Routes(), ReadHeaderTimeout: 10 * time.Second}
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "medic serving on %s (POST %s/v1/events); packs: %s\n", base, base, lf.packs)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	go func() {
 		<-ctx.Done()
 		// Intake stops first: no new delivery is accepted that could not
