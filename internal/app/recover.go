@@ -56,8 +56,43 @@ func (l *Local) Recover(ctx context.Context) (StartupReport, error) {
 			problems = append(problems, fmt.Errorf("execution %s: %w", rec.ID, err))
 		}
 	}
+	problems = append(problems, l.releaseEnded(ctx, &rep))
 	rep.Quarantined, err = l.Quarantine.List()
 	return rep, errors.Join(append(problems, err)...)
+}
+
+// releaseEnded finishes the leases a crash left bound: an execution that
+// ended but whose end was not yet told to consolidation (killed between
+// the two writes), and a start that never got its record (killed between
+// the lease and the record), which is escalated: that alert was taken in
+// but nothing ran.
+func (l *Local) releaseEnded(ctx context.Context, rep *StartupReport) error {
+	c := l.Engine.Consolidator
+	if c == nil {
+		return nil
+	}
+	bound, err := c.BoundExecutions(ctx)
+	problems := []error{err}
+	for id, lease := range bound {
+		rec, gerr := l.Executions.Get(id)
+		switch {
+		case gerr == nil && rec.Status.Done():
+			problems = append(problems, l.Engine.Finished(ctx, id, rec.Status == execution.Succeeded))
+		case gerr == nil: // running: Recover's orphans, or a live `medic run`
+		case errors.Is(gerr, execution.ErrNotFound) || errors.Is(gerr, execution.ErrCorrupt):
+			if l.Starter.Running(id) {
+				continue // started a moment ago, in this process
+			}
+			reason := fmt.Sprintf("interrupted: medic serve stopped while starting rule %s on %s (no execution record was written)", lease.Rule, lease.Target)
+			stub := &execution.Record{ID: id, Rule: lease.Rule, Action: "(not started)"}
+			esc, ierr := l.Engine.Interrupted(ctx, stub, reason)
+			rep.Failed = append(rep.Failed, Interrupted{Execution: id, Reason: reason, Escalation: esc})
+			problems = append(problems, ierr)
+		default:
+			problems = append(problems, gerr)
+		}
+	}
+	return errors.Join(problems...)
 }
 
 func (l *Local) recoverOne(ctx context.Context, rec *execution.Record) (resumed bool, failed *Interrupted, err error) {

@@ -171,3 +171,11 @@ func ownerAlive(owner string) bool {
 	err = syscall.Kill(pid, 0)
 	return err == nil || err == syscall.EPERM
 }
+
+// Running reports whether this starter is running the execution now.
+func (s *LocalStarter) Running(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.at[id]
+	return ok
+}
