@@ -31,6 +31,13 @@ func (e *Engine) consolidate(ctx context.Context, t trigger.Trigger, matched []r
 			out.fail(notRecorded("consolidation", err))
 			outcomes = append(outcomes, e.logged(t, out))
 		}
+		if len(outcomes) == 0 {
+			// No rule to act, but the alert was not recorded either (a
+			// resolution not closing its group, `medic alerts` missing it).
+			out := Outcome{}
+			out.fail(notRecorded("consolidation", err))
+			outcomes = append(outcomes, out)
+		}
 		return outcomes
 	}
 	if obs.Duplicate || obs.IsAlert && !obs.Changed && obs.Count > 1 {

@@ -28,6 +28,11 @@ func TestUnrecordedDeliveryAsksForRetry(t *testing.T) {
 	if len(out) != 1 || !out[0].Retry || !strings.Contains(out[0].Error, "no space left") {
 		t.Fatalf("outcome = %+v", out)
 	}
+	// An alert no rule matches is not recorded either: retry it too.
+	resolved := diskAlarm("evt-2", "OK")
+	if out := e.Handle(context.Background(), resolved); len(out) != 1 || !out[0].Retry {
+		t.Fatalf("unmatched alert outcome = %+v", out)
+	}
 }
 
 // A start the starter could not record is Retry too; a configuration
