@@ -143,9 +143,10 @@ func drainExecutions(local *app.Local, grace time.Duration, stdout io.Writer) {
 	fmt.Fprintln(stdout, "medic serve: stopped; every execution ended or is waiting on disk")
 }
 
-// envDuration reads a duration from the environment (MEDIC_SHUTDOWN_TIMEOUT=45s);
-// unset or unreadable gives def (a bad value is then refused by the flag's
-// own parse only when given on the command line, so say it here).
+// envDuration reads a flag's default duration from the environment
+// (MEDIC_SHUTDOWN_TIMEOUT=45s). Unset gives def; an unreadable or negative
+// value gives def too, with a warning naming the variable, since the flag
+// parser only checks values given on the command line.
 func envDuration(key string, def time.Duration) time.Duration {
 	v := strings.TrimSpace(os.Getenv(key))
 	if v == "" {
