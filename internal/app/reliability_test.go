@@ -16,6 +16,7 @@ import (
 	"github.com/medic-sre/medic/internal/demo"
 	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/execution"
+	"github.com/medic-sre/medic/internal/sensor"
 )
 
 func openLocal(t *testing.T, stateDir string, out io.Writer) *Local {
@@ -171,5 +172,44 @@ func TestStartReleasesLeasesACrashLeftBound(t *testing.T) {
 	esc, err := second.Executions.Get(rep.Failed[0].Escalation)
 	if err != nil || esc.Status != execution.Succeeded || !strings.Contains(esc.Params["message"].(string), "host-never-started") {
 		t.Fatalf("escalation: %+v %v", esc, err)
+	}
+}
+
+// Killed after claiming a delivery and before acting on it: the sender got
+// no answer and retries. After the pending grace the retry acts, instead
+// of being dropped as a duplicate.
+func TestDeliveryClaimedByACrashedProcessIsActedOnWhenRetried(t *testing.T) {
+	stateDir := t.TempDir()
+	ctx := context.Background()
+	scene := newScene(t)
+	if err := scene.Break(); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := scene.Event()
+	triggers, err := sensor.Parse(body, sensor.Request{Path: "/v1/events"})
+	if err != nil || len(triggers) != 1 {
+		t.Fatalf("parse: %v %v", triggers, err)
+	}
+	first := openLocal(t, stateDir, io.Discard)
+	if _, err := first.Engine.Consolidator.Observe(ctx, triggers[0]); err != nil {
+		t.Fatal(err)
+	} // ... and the process dies here.
+
+	var out bytes.Buffer
+	second := openLocal(t, stateDir, &out)
+	second.Engine.Consolidator.PendingGrace = time.Millisecond
+	time.Sleep(5 * time.Millisecond)
+	url := httptestServer(t, second)
+	resp, err := httpPost(url+"/v1/events", body)
+	if err != nil || strings.Contains(resp, `"duplicate": true`) || !strings.Contains(resp, `"execution"`) {
+		t.Fatalf("the retry was dropped: %s %v", resp, err)
+	}
+	second.Starter.Wait()
+	if err := scene.Check(); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	// Dealt with now: a further redelivery is a duplicate.
+	if resp, _ := httpPost(url+"/v1/events", body); !strings.Contains(resp, `"duplicate": true`) {
+		t.Fatalf("redelivery after the run: %s", resp)
 	}
 }

@@ -359,3 +359,37 @@ func TestDamagedGroupDoesNotStopTheOthers(t *testing.T) {
 		}
 	}
 }
+
+// A delivery claimed by a process that died before dealing with it (the
+// sender got no answer and retries) used to be dropped as a duplicate for
+// 48 hours. Now the claim is pending until Delivered, and a redelivery
+// after PendingGrace takes it over; once Delivered it is a duplicate.
+func TestAbandonedDeliveryClaimIsTakenOver(t *testing.T) {
+	f := newFixture(t)
+	alarm := f.alarm("disk-full", "i-1", "ALARM")
+	if obs := f.observe(alarm); obs.Duplicate {
+		t.Fatal("first delivery taken for a duplicate")
+	}
+	// The process dies here. A retry within the grace is still a
+	// duplicate: the first may simply be slow.
+	f.clock.Advance(30 * time.Second)
+	if obs := f.observe(alarm); !obs.Duplicate {
+		t.Fatal("a retry during the grace was not a duplicate")
+	}
+	f.clock.Advance(2 * time.Minute)
+	obs := f.observe(alarm)
+	if obs.Duplicate || !obs.IsAlert {
+		t.Fatalf("the abandoned delivery was not taken over: %+v", obs)
+	}
+	// Only one taker.
+	if obs := f.observe(alarm); !obs.Duplicate {
+		t.Fatal("taken over twice")
+	}
+	if err := f.c.Delivered(ctx, alarm); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	if obs := f.observe(alarm); !obs.Duplicate {
+		t.Fatal("a delivery dealt with was taken over")
+	}
+}

@@ -50,9 +50,17 @@ func (e *Engine) consolidate(ctx context.Context, t trigger.Trigger, matched []r
 		failed = failed || out.Error != ""
 		outcomes = append(outcomes, e.logged(t, out))
 	}
-	if failed {
+	switch {
+	case failed:
 		// The retry of this delivery must not be taken for a duplicate.
 		e.forget(ctx, t)
+	case !obs.Duplicate:
+		// Dealt with: a redelivery is a duplicate from now on. Until this
+		// write, a crash leaves the claim pending and a redelivery after
+		// the grace takes it over.
+		if err := c.Delivered(ctx, t); err != nil {
+			e.log().Error("marking the delivery dealt with", "trigger", t.ID, "err", err)
+		}
 	}
 	return outcomes
 }
