@@ -267,7 +267,7 @@ func (c *Consolidator) flush(ctx context.Context, id string, now time.Time) (Flu
 			return false, nil
 		}
 		var err error
-		if g, err = decodeGroup(it); err != nil {
+		if g, err = c.decodeGroup(ctx, it); err != nil {
 			return false, err
 		}
 		if now.Before(g.NextFlush) {

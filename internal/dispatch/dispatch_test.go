@@ -343,8 +343,11 @@ func TestDamagedGroupDoesNotStopTheOthers(t *testing.T) {
 		}
 		clock.Advance(time.Minute)
 		flushes, err := f.c.Due(ctx)
-		if err == nil || !strings.Contains(err.Error(), "corrupt") {
+		if !withQuarantine && (err == nil || !strings.Contains(err.Error(), "corrupt")) {
 			t.Fatalf("the damage is not reported: %v", err)
+		}
+		if withQuarantine && err != nil {
+			t.Fatalf("a quarantined group is still an error: %v", err)
 		}
 		if len(flushes) != 1 || flushes[0].GroupKey != groups[1].Key() {
 			t.Fatalf("quarantine %v: the healthy group did not flush: %+v", withQuarantine, flushes)
@@ -391,5 +394,51 @@ func TestAbandonedDeliveryClaimIsTakenOver(t *testing.T) {
 	f.clock.Advance(time.Hour)
 	if obs := f.observe(alarm); !obs.Duplicate {
 		t.Fatal("a delivery dealt with was taken over")
+	}
+}
+
+// A damaged alert record used to fail every delivery of that alert, and a
+// damaged silence every admission of every alert. Now each is set aside
+// and the path goes on.
+func TestDamagedAlertAndSilenceAreSetAside(t *testing.T) {
+	clock := statetest.NewClock()
+	dir := t.TempDir()
+	local, err := state.OpenLocal(filepath.Join(dir, state.LocalSubdir), clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := quarantine.ForStateDir(dir)
+	local.Quarantine = q
+	f := &fixture{t: t, clock: clock, c: &Consolidator{State: local, Now: clock.Now}}
+	cfg := Config{Rule: "r", GroupWait: NoWait}
+	first := f.alarm("disk-full", "i-1", "ALARM")
+	f.observe(first)
+	ms, _ := alert.ParseMatchers([]string{"InstanceId=i-9"})
+	s, err := f.c.Silences().Add(ctx, silence.Silence{Matchers: ms, EndsAt: clock.Now().Add(time.Hour), CreatedBy: "ana", Comment: "maintenance"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	damage := func(k state.Key) {
+		it, _, _ := local.Get(ctx, k)
+		it.Value = []byte(`"not a record"`)
+		if _, err := local.Put(ctx, it, state.Always()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	obs := f.observe(f.alarm("disk-full", "i-1", "ALARM"))
+	damage(alertKey(obs.Alert.Fingerprint))
+	damage(state.Key{PK: "silence", SK: s.ID})
+	clock.Advance(time.Minute)
+	if d := f.admit(f.alarm("disk-full", "i-1", "OK"), cfg); d.Act { // tracks the damaged alert
+		t.Fatalf("a resolution acted: %+v", d)
+	}
+	if d := f.admit(f.alarm("disk-full", "i-2", "ALARM"), cfg); !d.Act { // reads the silences
+		t.Fatalf("a new alert did not act: %+v", d)
+	}
+	if _, err := f.c.Alerts(ctx); err != nil {
+		t.Fatalf("alerts list: %v", err)
+	}
+	if list, _ := q.List(); len(list) != 2 {
+		t.Fatalf("quarantine = %+v", list)
 	}
 }

@@ -118,6 +118,17 @@ func groupOf(cfg Config, labels map[string]string) (string, map[string]string) {
 
 func groupKey(id string) state.Key { return state.Key{PK: pkGroup, SK: id} }
 
+// decodeGroup is decodeGroup that sets a damaged group aside: the
+// operation fails once (its caller's retry starts the group afresh)
+// instead of on every alert of the group forever.
+func (c *Consolidator) decodeGroup(ctx context.Context, it *state.Item) (*Group, error) {
+	g, err := decodeGroup(it)
+	if err != nil {
+		return nil, c.setAside(ctx, it.Key, err)
+	}
+	return g, nil
+}
+
 func decodeGroup(it *state.Item) (*Group, error) {
 	var g Group
 	if err := json.Unmarshal(it.Value, &g); err != nil {
@@ -158,7 +169,7 @@ func (c *Consolidator) join(ctx context.Context, cfg Config, obs *Observation, n
 			Created: now, NextFlush: now.Add(cfg.GroupWait)}
 		if ok {
 			var err error
-			if g, err = decodeGroup(it); err != nil {
+			if g, err = c.decodeGroup(ctx, it); err != nil {
 				return false, err
 			}
 		}
@@ -187,7 +198,7 @@ func (c *Consolidator) noteGroup(ctx context.Context, fp, id string) error {
 		}
 		var rec Record
 		if err := json.Unmarshal(it.Value, &rec); err != nil {
-			return false, fmt.Errorf("consolidate: alert %s: stored record is corrupt: %w", fp, err)
+			return false, c.setAside(ctx, it.Key, fmt.Errorf("consolidate: alert %s: stored record is corrupt: %w", fp, err))
 		}
 		for _, g := range rec.Groups {
 			if g == id {
@@ -210,7 +221,7 @@ func (c *Consolidator) resolveMember(ctx context.Context, id, fp string) error {
 		if !ok {
 			return false, nil
 		}
-		g, err := decodeGroup(it)
+		g, err := c.decodeGroup(ctx, it)
 		if err != nil {
 			return false, err
 		}
@@ -241,7 +252,7 @@ func (c *Consolidator) unclaim(ctx context.Context, cl groupClaim, next time.Tim
 		if !ok {
 			return false, nil
 		}
-		g, err := decodeGroup(it)
+		g, err := c.decodeGroup(ctx, it)
 		if err != nil || g.Seq != cl.seq {
 			return false, err
 		}
@@ -264,8 +275,11 @@ func (c *Consolidator) Groups(ctx context.Context) ([]*Group, error) {
 		g, err := decodeGroup(&items[i])
 		if err != nil {
 			// One damaged group must not hide (or stop the flush of)
-			// every other: set it aside where the store can.
-			damaged = append(damaged, c.setAside(ctx, items[i].Key, err))
+			// every other: set it aside where the store can (the
+			// quarantine logs it), else report it with the others.
+			if err := c.setAside(ctx, items[i].Key, err); !errors.Is(err, errSetAside) {
+				damaged = append(damaged, err)
+			}
 			continue
 		}
 		out = append(out, g)
@@ -283,8 +297,12 @@ func (c *Consolidator) setAside(ctx context.Context, k state.Key, problem error)
 	if err := q.SetAside(ctx, k, problem.Error()); err != nil {
 		return errors.Join(problem, err)
 	}
-	return fmt.Errorf("%w (quarantined)", problem)
+	return fmt.Errorf("%w (%w)", problem, errSetAside)
 }
+
+// errSetAside marks an error whose damaged record was quarantined: the
+// same operation, tried again, starts afresh.
+var errSetAside = errors.New("quarantined")
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -140,6 +140,9 @@ func (c *Consolidator) Observe(ctx context.Context, t trigger.Trigger) (*Observa
 		return obs, fmt.Errorf("consolidate: count alert %s: %w", a.Fingerprint, err)
 	}
 	rec, err := c.track(ctx, obs, now, expires)
+	if errors.Is(err, errSetAside) {
+		rec, err = c.track(ctx, obs, now, expires) // the damaged record is gone: start afresh
+	}
 	if err != nil {
 		return obs, err
 	}
@@ -163,7 +166,10 @@ func (c *Consolidator) track(ctx context.Context, obs *Observation, now, expires
 		isNew := len(it.Value) == 0
 		if !isNew {
 			if err := json.Unmarshal(it.Value, &rec); err != nil {
-				return false, fmt.Errorf("consolidate: alert %s: stored record is corrupt: %w", a.Fingerprint, err)
+				// Set aside where the store can: the write below then
+				// finds the key gone and Update starts this alert afresh.
+				// Otherwise every delivery of this alert would fail.
+				return false, c.setAside(ctx, it.Key, fmt.Errorf("consolidate: alert %s: stored record is corrupt: %w", a.Fingerprint, err))
 			}
 		}
 		// A delivery older than the current status is late (out of order):
@@ -258,7 +264,11 @@ func (c *Consolidator) Alerts(ctx context.Context) ([]Record, error) {
 		}
 		var r Record
 		if err := json.Unmarshal(it.Value, &r); err != nil {
-			return nil, fmt.Errorf("consolidate: alert %s: stored record is corrupt: %w", it.Key.SK, err)
+			problem := fmt.Errorf("consolidate: alert %s: stored record is corrupt: %w", it.Key.SK, err)
+			if err := c.setAside(ctx, it.Key, problem); !errors.Is(err, errSetAside) {
+				return nil, err
+			}
+			continue // quarantined (and logged there): list the others
 		}
 		r.Count = it.Counter
 		out = append(out, r)
