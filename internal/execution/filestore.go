@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"time"
 
 	"github.com/medic-sre/medic/internal/quarantine"
 )
@@ -27,6 +28,7 @@ func OpenFileStore(dir string) (*FileStore, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("execution store %s: %w", dir, err)
 	}
+	quarantine.RemoveStaleTemps(dir, time.Now())
 	return &FileStore{dir: dir}, nil
 }
 

@@ -125,3 +125,22 @@ func (a *Area) now() time.Time {
 	}
 	return a.Now()
 }
+
+// StaleTempAge is how old a writer's temporary file must be before
+// RemoveStaleTemps takes it for one a crash left behind: no write takes
+// anywhere near this long.
+const StaleTempAge = time.Hour
+
+// RemoveStaleTemps deletes the ".tmp-*" files in dir older than
+// StaleTempAge: a process killed between writing a temporary file and
+// renaming it over the record leaves one behind. It returns how many went.
+func RemoveStaleTemps(dir string, now time.Time) int {
+	paths, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
+	removed := 0
+	for _, p := range paths {
+		if info, err := os.Stat(p); err == nil && now.Sub(info.ModTime()) > StaleTempAge && os.Remove(p) == nil {
+			removed++
+		}
+	}
+	return removed
+}

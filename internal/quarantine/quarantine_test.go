@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMoveKeepsTheFileAndSaysWhy(t *testing.T) {
@@ -63,5 +64,26 @@ func TestMoveHostileNameStaysInside(t *testing.T) {
 	}
 	if filepath.Dir(e.File) != a.Dir {
 		t.Fatalf("moved to %s, outside %s", e.File, a.Dir)
+	}
+}
+
+// A temporary file a crash left between write and rename is removed once
+// it is clearly stale; a fresh one (a write in progress) is left alone.
+func TestRemoveStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	stale, fresh, record := filepath.Join(dir, ".tmp-1"), filepath.Join(dir, ".tmp-2"), filepath.Join(dir, "run.json")
+	for _, p := range []string{stale, fresh, record} {
+		os.WriteFile(p, []byte("{"), 0o600)
+	}
+	old := time.Now().Add(-2 * StaleTempAge)
+	os.Chtimes(stale, old, old)
+	os.Chtimes(record, old, old)
+	if n := RemoveStaleTemps(dir, time.Now()); n != 1 {
+		t.Fatalf("removed %d", n)
+	}
+	for p, want := range map[string]bool{stale: false, fresh: true, record: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s exists = %v, want %v", p, err == nil, want)
+		}
 	}
 }

@@ -311,6 +311,7 @@ func (l *Local) Sweep() error {
 		if !d.IsDir() {
 			continue
 		}
+		quarantine.RemoveStaleTemps(filepath.Join(l.dir, d.Name()), time.Now())
 		items, err := l.all(filepath.Join(l.dir, d.Name()))
 		if err != nil {
 			return err
