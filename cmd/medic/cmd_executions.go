@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/medic-sre/medic/internal/execution"
+	"github.com/medic-sre/medic/internal/quarantine"
 )
 
 func init() {
@@ -42,6 +43,8 @@ func runExecutions(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	store.Quarantine = quarantine.ForStateDir(*state)
+	store.Quarantine.Log = newLogger(stderr, "error")
 	if verb == "list" {
 		return listExecutions(store, *asJSON, stdout, stderr)
 	}
@@ -61,11 +64,14 @@ func runExecutions(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func listExecutions(store execution.Store, asJSON bool, stdout, stderr io.Writer) int {
-	recs, err := store.List()
+func listExecutions(store *execution.FileStore, asJSON bool, stdout, stderr io.Writer) int {
+	recs, skipped, err := store.ListReport()
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	for _, e := range skipped {
+		fmt.Fprintf(stderr, "skipped a damaged record: %s (moved to %s; see medic doctor)\n", e.Source, e.File)
 	}
 	if asJSON {
 		return printJSON(stdout, recs)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -64,13 +65,31 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", envOr("MEDIC_ADDR", "127.0.0.1:8080"), "listen address")
 	playDemo := fs.Bool("demo", false, "play the self-healing demo scene once after starting")
 	logLevel := fs.String("log-level", envOr("MEDIC_LOG_LEVEL", "warn"), "log level: debug, info, warn, error")
+	grace := fs.Duration("shutdown-timeout", envDuration("MEDIC_SHUTDOWN_TIMEOUT", 30*time.Second),
+		"on SIGTERM, how long running steps get to reach a recorded point before medic exits")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if *grace < 0 {
+		fmt.Fprintf(stderr, "medic serve: --shutdown-timeout must not be negative, got %s\n", *grace)
+		return 2
+	}
+	// Signals are caught from here on: a SIGTERM during start-up still
+	// stops in order.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	local, err := lf.open(stdout, newLogger(stderr, *logLevel))
 	if err != nil {
 		fmt.Fprintln(stderr, "medic serve:", err)
 		return 1
+	}
+	// Before serving: what a previous run left behind is resumed or
+	// escalated, and damaged files are reported (never a reason not to
+	// start).
+	report, err := local.Recover(context.Background())
+	report.Print(stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "medic serve: recovery:", err)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -81,11 +100,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "medic serving on %s (POST %s/v1/events); packs: %s\n", base, base, lf.packs)
 	fmt.Fprintf(stdout, "read and control endpoints need the API token in %s (Authorization: Bearer …)\n", apitoken.Path(lf.state))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	go func() {
 		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Intake stops first: no new delivery is accepted that could not
+		// be finished.
+		shutdown, cancel := context.WithTimeout(context.Background(), min(*grace, 5*time.Second))
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
@@ -108,8 +127,41 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "medic serve:", err)
 		return 1
 	}
-	local.Starter.Wait()
+	drainExecutions(local, *grace, stdout)
 	return 0
+}
+
+// drainExecutions lets running executions reach a recorded point within
+// grace: each ends, or waits for a callback (an approval, which stays
+// waiting on disk and is asked again after a restart). Whatever is still
+// busy then is left RUNNING for the next start to resume or escalate.
+func drainExecutions(local *app.Local, grace time.Duration, stdout io.Writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	busy := local.Starter.Quiesce(ctx)
+	if len(busy) > 0 {
+		fmt.Fprintf(stdout, "medic serve: stopping after %s with %d execution(s) mid-step; the next start resumes or escalates them: %s\n",
+			grace, len(busy), strings.Join(busy, ", "))
+		return
+	}
+	fmt.Fprintln(stdout, "medic serve: stopped; every execution ended or is waiting on disk")
+}
+
+// envDuration reads a flag's default duration from the environment
+// (MEDIC_SHUTDOWN_TIMEOUT=45s). Unset gives def; an unreadable or negative
+// value gives def too, with a warning naming the variable, since the flag
+// parser only checks values given on the command line.
+func envDuration(key string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(os.Getenv(key))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		fmt.Fprintf(os.Stderr, "medic: %s=%q is not a duration (e.g. 30s); using %s\n", key, v, def)
+		return def
+	}
+	return d
 }
 
 // runDemo serves on a free local port, plays the scene and exits: 0 when the
@@ -127,6 +179,11 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "medic demo:", err)
 		return 1
+	}
+	report, err := local.Recover(context.Background())
+	report.Print(stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "medic demo: recovery:", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -25,6 +25,8 @@ import (
 	"github.com/medic-sre/medic/internal/kv"
 	"github.com/medic-sre/medic/internal/localtask"
 	"github.com/medic-sre/medic/internal/pack"
+	"github.com/medic-sre/medic/internal/quarantine"
+	"github.com/medic-sre/medic/internal/rejected"
 	"github.com/medic-sre/medic/internal/rule"
 	"github.com/medic-sre/medic/internal/server"
 	"github.com/medic-sre/medic/internal/server/apitoken"
@@ -63,6 +65,10 @@ type Local struct {
 	// State holds consolidation (alerts, groups, silences, guard) as
 	// files under the state directory.
 	State *state.Local
+	// Quarantine holds the state files found damaged.
+	Quarantine *quarantine.Area
+	// Rejected keeps the deliveries intake refused.
+	Rejected *rejected.Store
 }
 
 // NotifyFunction is the local name ${NotifyFunctionArn} resolves to.
@@ -85,15 +91,21 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Damaged state files are set aside here instead of failing start-up
+	// or every reader (see docs/reliability.md).
+	quarantined := quarantine.ForStateDir(cfg.StateDir)
+	quarantined.Log = cfg.Log
 	execs, err := execution.OpenFileStore(filepath.Join(cfg.StateDir, "executions"))
 	if err != nil {
 		return nil, err
 	}
+	execs.Quarantine = quarantined
 	store, err := kv.OpenLocal(filepath.Join(cfg.StateDir, "kv"))
 	if err != nil {
 		return nil, err
 	}
-	st, err := state.OpenStateDir(cfg.StateDir)
+	store.Quarantine = quarantined
+	st, err := state.OpenStateDirWith(cfg.StateDir, quarantined)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +144,9 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		OnStart: console.start,
 		OnStep:  console.step,
 		OnDone:  finished,
+		// Asking again and telling again are safe after a crash; see
+		// workflow.Replayable.
+		ReplaySafeFunctions: []string{NotifyFunction, chatops.ApprovalFunction},
 	}
 	eng = &engine.Engine{
 		Rules:        rule.NewIndex(packs.Rules()),
@@ -142,7 +157,8 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		Log:          cfg.Log,
 		Consolidator: &dispatch.Consolidator{State: st, Inhibit: packs.InhibitRules()},
 	}
-	srv := &server.Server{Engine: eng, Executions: execs, Tasks: tasks, APIToken: apiToken, Log: cfg.Log}
+	refusals := &rejected.Store{Dir: filepath.Join(cfg.StateDir, rejected.Subdir)}
+	srv := &server.Server{Engine: eng, Executions: execs, Tasks: tasks, APIToken: apiToken, Log: cfg.Log, Rejected: refusals}
 	if !cfg.Slack.BotToken.Empty() || !cfg.Slack.SigningSecret.Empty() {
 		if err := addSlack(cfg, packs, eng, execs, tokens, starter, functions, srv); err != nil {
 			return nil, err
@@ -159,6 +175,8 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		Packs:      packs,
 		Server:     srv,
 		State:      st,
+		Quarantine: quarantined,
+		Rejected:   refusals,
 	}, nil
 }
 

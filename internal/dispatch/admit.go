@@ -235,24 +235,24 @@ func (c *Consolidator) Due(ctx context.Context) ([]Flush, error) {
 		return nil, errNoState
 	}
 	now := c.now()
-	groups, err := c.Groups(ctx)
-	if err != nil {
-		return nil, err
-	}
+	groups, err := c.Groups(ctx) // the readable ones, and what was not
+	problems := []error{err}
 	var out []Flush
 	for _, g := range groups {
 		if now.Before(g.NextFlush) {
 			continue
 		}
+		// A group that fails is reported; the others still flush.
 		f, ok, err := c.flush(ctx, g.ID, now)
 		if err != nil {
-			return out, err
+			problems = append(problems, fmt.Errorf("group %s: %w", g.ID, err))
+			continue
 		}
 		if ok {
 			out = append(out, f)
 		}
 	}
-	return out, nil
+	return out, errors.Join(problems...)
 }
 
 func (c *Consolidator) flush(ctx context.Context, id string, now time.Time) (Flush, bool, error) {
@@ -267,7 +267,7 @@ func (c *Consolidator) flush(ctx context.Context, id string, now time.Time) (Flu
 			return false, nil
 		}
 		var err error
-		if g, err = decodeGroup(it); err != nil {
+		if g, err = c.decodeGroup(ctx, it); err != nil {
 			return false, err
 		}
 		if now.Before(g.NextFlush) {

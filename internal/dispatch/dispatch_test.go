@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/medic-sre/medic/internal/alert"
 	"github.com/medic-sre/medic/internal/guard"
 	"github.com/medic-sre/medic/internal/inhibit"
+	"github.com/medic-sre/medic/internal/quarantine"
 	"github.com/medic-sre/medic/internal/silence"
 	"github.com/medic-sre/medic/internal/state"
 	"github.com/medic-sre/medic/internal/state/statetest"
@@ -303,5 +305,140 @@ func TestBindAndFinishByExecutionName(t *testing.T) {
 	}
 	if _, gd, _ := f.c.Acquire(ctx, Config{Rule: "other"}, "i-1"); !gd.Act {
 		t.Fatalf("target still busy after Finish: %+v", gd)
+	}
+}
+
+// One group whose stored record no longer decodes used to fail every
+// flush, so no grouped alarm on any rule acted again. Now the other groups
+// flush, the error is reported, and a store that can quarantines it.
+func TestDamagedGroupDoesNotStopTheOthers(t *testing.T) {
+	for _, withQuarantine := range []bool{false, true} {
+		clock := statetest.NewClock()
+		var st state.Store = state.NewMemory(clock.Now)
+		var q *quarantine.Area
+		if withQuarantine {
+			dir := t.TempDir()
+			q = quarantine.ForStateDir(dir)
+			local, err := state.OpenLocal(filepath.Join(dir, state.LocalSubdir), clock.Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			local.Quarantine = q
+			st = local
+		}
+		f := &fixture{t: t, clock: clock, c: &Consolidator{State: st, Now: clock.Now}}
+		cfg := Config{Rule: "r", GroupBy: []string{"alertname"}}
+		f.admit(f.alarm("disk-full", "i-1", "ALARM"), cfg)
+		f.admit(f.alarm("svc-down", "i-2", "ALARM"), cfg)
+		groups, _ := f.c.Groups(ctx)
+		if len(groups) != 2 {
+			t.Fatalf("groups = %d", len(groups))
+		}
+		// Damage one: its value is JSON, but not a group.
+		k := groupKey(groups[0].ID)
+		it, _, _ := st.Get(ctx, k)
+		it.Value = []byte(`[1,2,3]`)
+		if _, err := st.Put(ctx, it, state.Always()); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Minute)
+		flushes, err := f.c.Due(ctx)
+		if !withQuarantine && (err == nil || !strings.Contains(err.Error(), "corrupt")) {
+			t.Fatalf("the damage is not reported: %v", err)
+		}
+		if withQuarantine && err != nil {
+			t.Fatalf("a quarantined group is still an error: %v", err)
+		}
+		if len(flushes) != 1 || flushes[0].GroupKey != groups[1].Key() {
+			t.Fatalf("quarantine %v: the healthy group did not flush: %+v", withQuarantine, flushes)
+		}
+		if withQuarantine {
+			if list, _ := q.List(); len(list) != 1 {
+				t.Fatalf("quarantine = %+v", list)
+			}
+			if _, err := f.c.Groups(ctx); err != nil {
+				t.Fatalf("after quarantine, groups still fail: %v", err)
+			}
+		}
+	}
+}
+
+// A delivery claimed by a process that died before dealing with it (the
+// sender got no answer and retries) used to be dropped as a duplicate for
+// 48 hours. Now the claim is pending until Delivered, and a redelivery
+// after PendingGrace takes it over; once Delivered it is a duplicate.
+func TestAbandonedDeliveryClaimIsTakenOver(t *testing.T) {
+	f := newFixture(t)
+	alarm := f.alarm("disk-full", "i-1", "ALARM")
+	if obs := f.observe(alarm); obs.Duplicate {
+		t.Fatal("first delivery taken for a duplicate")
+	}
+	// The process dies here. A retry within the grace is still a
+	// duplicate: the first may simply be slow.
+	f.clock.Advance(30 * time.Second)
+	if obs := f.observe(alarm); !obs.Duplicate {
+		t.Fatal("a retry during the grace was not a duplicate")
+	}
+	f.clock.Advance(2 * time.Minute)
+	obs := f.observe(alarm)
+	if obs.Duplicate || !obs.IsAlert {
+		t.Fatalf("the abandoned delivery was not taken over: %+v", obs)
+	}
+	// Only one taker.
+	if obs := f.observe(alarm); !obs.Duplicate {
+		t.Fatal("taken over twice")
+	}
+	if err := f.c.Delivered(ctx, alarm); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	if obs := f.observe(alarm); !obs.Duplicate {
+		t.Fatal("a delivery dealt with was taken over")
+	}
+}
+
+// A damaged alert record used to fail every delivery of that alert, and a
+// damaged silence every admission of every alert. Now each is set aside
+// and the path goes on.
+func TestDamagedAlertAndSilenceAreSetAside(t *testing.T) {
+	clock := statetest.NewClock()
+	dir := t.TempDir()
+	local, err := state.OpenLocal(filepath.Join(dir, state.LocalSubdir), clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := quarantine.ForStateDir(dir)
+	local.Quarantine = q
+	f := &fixture{t: t, clock: clock, c: &Consolidator{State: local, Now: clock.Now}}
+	cfg := Config{Rule: "r", GroupWait: NoWait}
+	first := f.alarm("disk-full", "i-1", "ALARM")
+	f.observe(first)
+	ms, _ := alert.ParseMatchers([]string{"InstanceId=i-9"})
+	s, err := f.c.Silences().Add(ctx, silence.Silence{Matchers: ms, EndsAt: clock.Now().Add(time.Hour), CreatedBy: "ana", Comment: "maintenance"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	damage := func(k state.Key) {
+		it, _, _ := local.Get(ctx, k)
+		it.Value = []byte(`"not a record"`)
+		if _, err := local.Put(ctx, it, state.Always()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	obs := f.observe(f.alarm("disk-full", "i-1", "ALARM"))
+	damage(alertKey(obs.Alert.Fingerprint))
+	damage(state.Key{PK: "silence", SK: s.ID})
+	clock.Advance(time.Minute)
+	if d := f.admit(f.alarm("disk-full", "i-1", "OK"), cfg); d.Act { // tracks the damaged alert
+		t.Fatalf("a resolution acted: %+v", d)
+	}
+	if d := f.admit(f.alarm("disk-full", "i-2", "ALARM"), cfg); !d.Act { // reads the silences
+		t.Fatalf("a new alert did not act: %+v", d)
+	}
+	if _, err := f.c.Alerts(ctx); err != nil {
+		t.Fatalf("alerts list: %v", err)
+	}
+	if list, _ := q.List(); len(list) != 2 {
+		t.Fatalf("quarantine = %+v", list)
 	}
 }

@@ -84,3 +84,21 @@ func IsFlushEvent(body []byte) bool {
 	}
 	return json.Unmarshal(body, &e) == nil && e.Source == "medic.consolidation" && e.DetailType == "Flush"
 }
+
+// BoundExecutions lists the executions holding a lease: after a crash,
+// recovery finishes those that ended (or never started) so their targets
+// are not held until the lease expires.
+func (c *Consolidator) BoundExecutions(ctx context.Context) (map[string]guard.Lease, error) {
+	items, err := c.State.Query(ctx, pkExecution, "")
+	out := make(map[string]guard.Lease, len(items))
+	var damaged []error
+	for i, it := range items {
+		var lease guard.Lease
+		if err := json.Unmarshal(it.Value, &lease); err != nil {
+			damaged = append(damaged, c.setAside(ctx, items[i].Key, fmt.Errorf("consolidate: execution %s: stored lease is corrupt: %w", it.Key.SK, err)))
+			continue
+		}
+		out[it.Key.SK] = lease
+	}
+	return out, errors.Join(append(damaged, err)...)
+}

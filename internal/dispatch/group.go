@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -117,6 +118,17 @@ func groupOf(cfg Config, labels map[string]string) (string, map[string]string) {
 
 func groupKey(id string) state.Key { return state.Key{PK: pkGroup, SK: id} }
 
+// decodeGroup is decodeGroup that sets a damaged group aside: the
+// operation fails once (its caller's retry starts the group afresh)
+// instead of on every alert of the group forever.
+func (c *Consolidator) decodeGroup(ctx context.Context, it *state.Item) (*Group, error) {
+	g, err := decodeGroup(it)
+	if err != nil {
+		return nil, c.setAside(ctx, it.Key, err)
+	}
+	return g, nil
+}
+
 func decodeGroup(it *state.Item) (*Group, error) {
 	var g Group
 	if err := json.Unmarshal(it.Value, &g); err != nil {
@@ -157,7 +169,7 @@ func (c *Consolidator) join(ctx context.Context, cfg Config, obs *Observation, n
 			Created: now, NextFlush: now.Add(cfg.GroupWait)}
 		if ok {
 			var err error
-			if g, err = decodeGroup(it); err != nil {
+			if g, err = c.decodeGroup(ctx, it); err != nil {
 				return false, err
 			}
 		}
@@ -186,7 +198,7 @@ func (c *Consolidator) noteGroup(ctx context.Context, fp, id string) error {
 		}
 		var rec Record
 		if err := json.Unmarshal(it.Value, &rec); err != nil {
-			return false, fmt.Errorf("consolidate: alert %s: stored record is corrupt: %w", fp, err)
+			return false, c.setAside(ctx, it.Key, fmt.Errorf("consolidate: alert %s: stored record is corrupt: %w", fp, err))
 		}
 		for _, g := range rec.Groups {
 			if g == id {
@@ -209,7 +221,7 @@ func (c *Consolidator) resolveMember(ctx context.Context, id, fp string) error {
 		if !ok {
 			return false, nil
 		}
-		g, err := decodeGroup(it)
+		g, err := c.decodeGroup(ctx, it)
 		if err != nil {
 			return false, err
 		}
@@ -240,7 +252,7 @@ func (c *Consolidator) unclaim(ctx context.Context, cl groupClaim, next time.Tim
 		if !ok {
 			return false, nil
 		}
-		g, err := decodeGroup(it)
+		g, err := c.decodeGroup(ctx, it)
 		if err != nil || g.Seq != cl.seq {
 			return false, err
 		}
@@ -258,15 +270,39 @@ func (c *Consolidator) Groups(ctx context.Context) ([]*Group, error) {
 		return nil, err
 	}
 	out := make([]*Group, 0, len(items))
+	var damaged []error
 	for i := range items {
 		g, err := decodeGroup(&items[i])
 		if err != nil {
-			return nil, err
+			// One damaged group must not hide (or stop the flush of)
+			// every other: set it aside where the store can (the
+			// quarantine logs it), else report it with the others.
+			if err := c.setAside(ctx, items[i].Key, err); !errors.Is(err, errSetAside) {
+				damaged = append(damaged, err)
+			}
+			continue
 		}
 		out = append(out, g)
 	}
-	return out, nil
+	return out, errors.Join(damaged...)
 }
+
+// setAside quarantines a record that does not decode, when the store can
+// (the local files); the error is returned either way, for the log.
+func (c *Consolidator) setAside(ctx context.Context, k state.Key, problem error) error {
+	q, ok := c.State.(state.Quarantiner)
+	if !ok {
+		return problem
+	}
+	if err := q.SetAside(ctx, k, problem.Error()); err != nil {
+		return errors.Join(problem, err)
+	}
+	return fmt.Errorf("%w (%w)", problem, errSetAside)
+}
+
+// errSetAside marks an error whose damaged record was quarantined: the
+// same operation, tried again, starts afresh.
+var errSetAside = errors.New("quarantined")
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -28,6 +28,17 @@ type Consolidator struct {
 	// AlertTTL is how long an alert without events is remembered (default
 	// 7 days).
 	AlertTTL time.Duration
+	// PendingGrace is how long a delivery may be in progress (claimed, not
+	// yet Delivered) before a redelivery takes it over: the process that
+	// claimed it died mid-intake (default 2m, well over any intake).
+	PendingGrace time.Duration
+}
+
+// deliveryClaim is the value of a delivery item: PendingSince is set from
+// the claim until Delivered, so a claim a crash left behind is told from
+// a delivery that was dealt with.
+type deliveryClaim struct {
+	PendingSince time.Time `json:"pending_since,omitzero"`
 }
 
 func (c *Consolidator) now() time.Time {
@@ -108,14 +119,13 @@ func (c *Consolidator) Observe(ctx context.Context, t trigger.Trigger) (*Observa
 		return obs, fmt.Errorf("consolidate: trigger has no id, so redeliveries cannot be recognised")
 	}
 	now := c.now()
-	_, err := c.State.Put(ctx, state.Item{Key: state.Key{PK: pkDelivery, SK: t.ID},
-		ExpiresAt: now.Add(orDefault(c.DeliveryTTL, 48*time.Hour))}, state.IfAbsent())
-	if errors.Is(err, state.ErrConditionFailed) {
-		obs.Duplicate = true
-		return obs, nil
-	}
+	duplicate, err := c.claim(ctx, t.ID, now)
 	if err != nil {
 		return obs, fmt.Errorf("consolidate: delivery %s: %w", t.ID, err)
+	}
+	if duplicate {
+		obs.Duplicate = true
+		return obs, nil
 	}
 	if !alert.IsAlert(t) {
 		return obs, nil
@@ -130,6 +140,9 @@ func (c *Consolidator) Observe(ctx context.Context, t trigger.Trigger) (*Observa
 		return obs, fmt.Errorf("consolidate: count alert %s: %w", a.Fingerprint, err)
 	}
 	rec, err := c.track(ctx, obs, now, expires)
+	if errors.Is(err, errSetAside) {
+		rec, err = c.track(ctx, obs, now, expires) // the damaged record is gone: start afresh
+	}
 	if err != nil {
 		return obs, err
 	}
@@ -153,7 +166,10 @@ func (c *Consolidator) track(ctx context.Context, obs *Observation, now, expires
 		isNew := len(it.Value) == 0
 		if !isNew {
 			if err := json.Unmarshal(it.Value, &rec); err != nil {
-				return false, fmt.Errorf("consolidate: alert %s: stored record is corrupt: %w", a.Fingerprint, err)
+				// Set aside where the store can: the write below then
+				// finds the key gone and Update starts this alert afresh.
+				// Otherwise every delivery of this alert would fail.
+				return false, c.setAside(ctx, it.Key, fmt.Errorf("consolidate: alert %s: stored record is corrupt: %w", a.Fingerprint, err))
 			}
 		}
 		// A delivery older than the current status is late (out of order):
@@ -178,6 +194,54 @@ func (c *Consolidator) track(ctx context.Context, obs *Observation, now, expires
 	return rec, err
 }
 
+// claim takes the delivery ID, pending. It is a duplicate when already
+// claimed, unless that claim is still pending after PendingGrace: its
+// process died mid-intake (it never answered the sender, who retried), and
+// this redelivery takes it over, so the alert is not lost. A takeover while
+// the first is somehow still running is harmless: execution names and
+// leases keep it to one remediation.
+func (c *Consolidator) claim(ctx context.Context, id string, now time.Time) (duplicate bool, err error) {
+	k := state.Key{PK: pkDelivery, SK: id}
+	value, _ := json.Marshal(deliveryClaim{PendingSince: now})
+	it := state.Item{Key: k, Value: value, ExpiresAt: now.Add(orDefault(c.DeliveryTTL, 48*time.Hour))}
+	_, err = c.State.Put(ctx, it, state.IfAbsent())
+	if !errors.Is(err, state.ErrConditionFailed) {
+		return false, err
+	}
+	cur, ok, err := c.State.Get(ctx, k)
+	if err != nil || !ok {
+		return true, err // gone since: it was forgotten for a retry in flight
+	}
+	var held deliveryClaim
+	if json.Unmarshal(cur.Value, &held) != nil || held.PendingSince.IsZero() ||
+		now.Sub(held.PendingSince) < orDefault(c.PendingGrace, 2*time.Minute) {
+		return true, nil
+	}
+	_, err = c.State.Put(ctx, it, state.IfVersion(cur.Version))
+	if errors.Is(err, state.ErrConditionFailed) {
+		return true, nil // another redelivery took it over first
+	}
+	return false, err
+}
+
+// Delivered marks the delivery of t as dealt with (acted on, held or
+// refused for good): from now on a redelivery is a duplicate for as long
+// as DeliveryTTL. The caller calls it once every outcome is recorded.
+func (c *Consolidator) Delivered(ctx context.Context, t trigger.Trigger) error {
+	if t.ID == "" {
+		return nil
+	}
+	k := state.Key{PK: pkDelivery, SK: t.ID}
+	_, err := state.Update(ctx, c.State, k, func(it *state.Item, ok bool) (bool, error) {
+		if !ok || len(it.Value) == 0 {
+			return false, nil // forgotten, or claimed before claims were marked
+		}
+		it.Value = nil
+		return true, nil
+	})
+	return err
+}
+
 // Forget drops the delivery claim of t so a retry of a delivery whose
 // action failed to start is not taken for a duplicate.
 func (c *Consolidator) Forget(ctx context.Context, t trigger.Trigger) error {
@@ -200,7 +264,11 @@ func (c *Consolidator) Alerts(ctx context.Context) ([]Record, error) {
 		}
 		var r Record
 		if err := json.Unmarshal(it.Value, &r); err != nil {
-			return nil, fmt.Errorf("consolidate: alert %s: stored record is corrupt: %w", it.Key.SK, err)
+			problem := fmt.Errorf("consolidate: alert %s: stored record is corrupt: %w", it.Key.SK, err)
+			if err := c.setAside(ctx, it.Key, problem); !errors.Is(err, errSetAside) {
+				return nil, err
+			}
+			continue // quarantined (and logged there): list the others
 		}
 		r.Count = it.Counter
 		out = append(out, r)

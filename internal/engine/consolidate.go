@@ -27,13 +27,16 @@ func (e *Engine) consolidate(ctx context.Context, t trigger.Trigger, matched []r
 		e.forget(ctx, t)
 		var outcomes []Outcome
 		for _, ev := range matched {
-			outcomes = append(outcomes, e.logged(t, Outcome{Rule: ev.Rule.Ref, Matched: true, Error: "consolidation: " + err.Error()}))
+			out := Outcome{Rule: ev.Rule.Ref, Matched: true}
+			out.fail(notRecorded("consolidation", err))
+			outcomes = append(outcomes, e.logged(t, out))
 		}
 		if len(outcomes) == 0 {
-			// No rule matched, but the delivery still was not recorded (a
-			// resolution would leave its groups open): say so, so the
-			// event source retries it too.
-			outcomes = append(outcomes, Outcome{Error: "consolidation: " + err.Error()})
+			// No rule to act, but the alert was not recorded either (a
+			// resolution not closing its group, `medic alerts` missing it).
+			out := Outcome{}
+			out.fail(notRecorded("consolidation", err))
+			outcomes = append(outcomes, out)
 		}
 		return outcomes
 	}
@@ -47,9 +50,17 @@ func (e *Engine) consolidate(ctx context.Context, t trigger.Trigger, matched []r
 		failed = failed || out.Error != ""
 		outcomes = append(outcomes, e.logged(t, out))
 	}
-	if failed {
+	switch {
+	case failed:
 		// The retry of this delivery must not be taken for a duplicate.
 		e.forget(ctx, t)
+	case !obs.Duplicate:
+		// Dealt with: a redelivery is a duplicate from now on. Until this
+		// write, a crash leaves the claim pending and a redelivery after
+		// the grace takes it over.
+		if err := c.Delivered(ctx, t); err != nil {
+			e.log().Error("marking the delivery dealt with", "trigger", t.ID, "err", err)
+		}
 	}
 	return outcomes
 }
@@ -67,7 +78,7 @@ func (e *Engine) admit(ctx context.Context, obs *dispatch.Observation, ev rule.E
 	}
 	d, err := e.Consolidator.Admit(ctx, obs, e.Packs.Consolidation(ev.Rule.Ref))
 	if err != nil {
-		out.Error = "consolidation: " + err.Error()
+		out.fail(notRecorded("consolidation", err))
 		return out
 	}
 	if !d.Act {
@@ -77,7 +88,9 @@ func (e *Engine) admit(ctx context.Context, obs *dispatch.Observation, ev rule.E
 		}
 		return out
 	}
-	out.Execution, out.Duplicate, out.Error = e.launch(ctx, obs.Trigger, ev, d)
+	var err2 error
+	out.Execution, out.Duplicate, err2 = e.launch(ctx, obs.Trigger, ev, d)
+	out.fail(err2)
 	return out
 }
 
@@ -129,24 +142,26 @@ func (e *Engine) flushOne(ctx context.Context, f dispatch.Flush) Outcome {
 		}
 		return out
 	}
-	out.Execution, out.Duplicate, out.Error = e.launch(ctx, f.Trigger, ev, f.Decision,
+	var err error
+	out.Execution, out.Duplicate, err = e.launch(ctx, f.Trigger, ev, f.Decision,
 		execution.Step{Kind: "group", Name: f.GroupKey, Detail: fmt.Sprintf("%d alert(s) firing", len(f.Alerts))})
+	out.fail(err)
 	return out
 }
 
 // launch starts a granted decision's execution with its lease bound to
 // the execution name, so whoever sees the execution end can release it.
-func (e *Engine) launch(ctx context.Context, t trigger.Trigger, ev rule.Evaluation, d dispatch.Decision, origin ...execution.Step) (id string, duplicate bool, errText string) {
+func (e *Engine) launch(ctx context.Context, t trigger.Trigger, ev rule.Evaluation, d dispatch.Decision, origin ...execution.Step) (id string, duplicate bool, err error) {
 	c := e.Consolidator
 	name := ExecutionName(ev.Rule.Ref, d.ExecutionKey)
 	origin = append(origin, execution.Step{Kind: "guard", Name: d.Target, Detail: d.Reason})
 	if err := c.Bind(ctx, name, *d.Lease); err != nil {
 		e.abandon(ctx, name, d)
-		return name, false, "consolidation: " + err.Error()
+		return name, false, notRecorded("consolidation", err)
 	}
-	id, duplicate, errText = e.startRule(ctx, t, ev, name, origin...)
+	id, duplicate, err = e.startRule(ctx, t, ev, name, origin...)
 	switch {
-	case errText != "":
+	case err != nil:
 		e.abandon(ctx, name, d)
 	case duplicate:
 		// The execution already ran under this name (a group action
@@ -155,7 +170,7 @@ func (e *Engine) launch(ctx context.Context, t trigger.Trigger, ev rule.Evaluati
 			e.log().Error("releasing a duplicate's lease", "execution", name, "err", err)
 		}
 	}
-	return id, duplicate, errText
+	return id, duplicate, err
 }
 
 func (e *Engine) abandon(ctx context.Context, name string, d dispatch.Decision) {

@@ -76,6 +76,28 @@ type Outcome struct {
 	// Escalation is the execution that told a human automation stopped.
 	Escalation string `json:"escalation,omitempty"`
 	Error      string `json:"error,omitempty"`
+	// Retry says the delivery was not durably recorded (the state store
+	// could not write): the sender must send it again, so intake answers
+	// 503 instead of 202.
+	Retry bool `json:"retry,omitempty"`
+}
+
+// ErrNotRecorded marks a failure to record a delivery or a start: the
+// same delivery, sent again, may succeed.
+var ErrNotRecorded = errors.New("not recorded")
+
+// fail records err on the outcome.
+func (o *Outcome) fail(err error) {
+	if err == nil {
+		return
+	}
+	o.Error = err.Error()
+	o.Retry = o.Retry || errors.Is(err, ErrNotRecorded)
+}
+
+// notRecorded wraps a state store failure as ErrNotRecorded.
+func notRecorded(what string, err error) error {
+	return fmt.Errorf("%s: %w: %w", what, ErrNotRecorded, err)
 }
 
 // Handle evaluates one trigger and starts the action of every matching rule.
@@ -103,7 +125,9 @@ func (e *Engine) Handle(ctx context.Context, t trigger.Trigger) []Outcome {
 			out.Error = ev.Err.Error()
 		case e.refuse(&out, ev):
 		default:
-			out.Execution, out.Duplicate, out.Error = e.startRule(ctx, t, ev, ExecutionName(ev.Rule.Ref, t.ID))
+			var err error
+			out.Execution, out.Duplicate, err = e.startRule(ctx, t, ev, ExecutionName(ev.Rule.Ref, t.ID))
+			out.fail(err)
 		}
 		outcomes = append(outcomes, e.logged(t, out))
 	}
@@ -124,17 +148,17 @@ func (e *Engine) logged(t trigger.Trigger, out Outcome) Outcome {
 }
 
 // startRule starts the action of a matched rule as execution name.
-func (e *Engine) startRule(ctx context.Context, t trigger.Trigger, ev rule.Evaluation, name string, origin ...execution.Step) (id string, duplicate bool, errText string) {
+func (e *Engine) startRule(ctx context.Context, t trigger.Trigger, ev rule.Evaluation, name string, origin ...execution.Step) (id string, duplicate bool, err error) {
 	steps := append([]execution.Step{alertStep(t), {Kind: "rule", Name: ev.Rule.Ref, Detail: "matched"}}, origin...)
 	_, dup, err := e.StartAction(ctx, Run{Name: name, Rule: ev.Rule.Ref, Action: ev.Rule.Action.Ref, Params: ev.Params, Trigger: t, Origin: steps,
 		Admitted: true}) // consolidation admitted it (launch), or there is none (Handle)
 	if err != nil {
-		return name, false, fmt.Sprintf("rule %s: %v", ev.Rule.Ref, err)
+		return name, false, fmt.Errorf("rule %s: %w", ev.Rule.Ref, err)
 	}
 	if !dup {
 		e.count(metrics.RemediationsStarted)
 	}
-	return name, dup, ""
+	return name, dup, nil
 }
 
 // Run is one action run to start: by a rule for a trigger, by a person
@@ -225,7 +249,7 @@ func (e *Engine) StartAction(ctx context.Context, r Run) (rec *execution.Record,
 		e.log().Info("duplicate delivery: execution already started", "execution", rec.ID)
 		return rec, true, nil
 	case err != nil:
-		return rec, false, err
+		return rec, false, notRecorded("starting execution "+rec.ID, err)
 	}
 	e.log().Info("execution started", "execution", rec.ID, "rule", r.Rule, "action", a.Ref, "state_machine", plan.StateMachine)
 	return rec, false, nil

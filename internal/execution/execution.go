@@ -48,6 +48,10 @@ type Record struct {
 	Error        string          `json:"error,omitempty"`
 	Cause        string          `json:"cause,omitempty"`
 	Timeline     []Step          `json:"timeline"`
+	// Owner is the process running the execution locally (host:pid), so
+	// a restart can tell the runs a crash interrupted from those another
+	// live process (a `medic run`) still owns.
+	Owner string `json:"owner,omitempty"`
 }
 
 // Add appends a step to the timeline.

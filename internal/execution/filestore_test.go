@@ -3,11 +3,15 @@ package execution
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/medic-sre/medic/internal/quarantine"
 )
 
 func TestFileStoreCreateIsOncePerID(t *testing.T) {
@@ -88,5 +92,34 @@ func TestRenderShowsEveryStep(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in\n%s", want, out)
 		}
+	}
+}
+
+// A record truncated by a crash (or naming another execution) no longer
+// makes the whole list fail: it is quarantined, reported, and skipped;
+// Get on it says it is corrupt.
+func TestFileStoreQuarantinesDamagedRecords(t *testing.T) {
+	state := t.TempDir()
+	dir := filepath.Join(state, "executions")
+	s, _ := OpenFileStore(dir)
+	if err := s.Create(&Record{ID: "good", Status: Succeeded}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "cut.json"), []byte(`{"id":"cut","status":"RUNN`), 0o644)
+	os.WriteFile(filepath.Join(dir, "other.json"), []byte(`{"id":"someone-else"}`), 0o644)
+	if _, err := s.List(); err == nil {
+		t.Fatal("without a quarantine a damaged record must be an error")
+	}
+	s.Quarantine = quarantine.ForStateDir(state)
+	recs, skipped, err := s.ListReport()
+	if err != nil || len(recs) != 1 || recs[0].ID != "good" || len(skipped) != 2 {
+		t.Fatalf("list = %v, skipped %+v, %v", recs, skipped, err)
+	}
+	os.WriteFile(filepath.Join(dir, "cut.json"), []byte(`{`), 0o644)
+	if _, err := s.Get("cut"); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("get = %v, want ErrCorrupt", err)
+	}
+	if list, _ := s.Quarantine.List(); len(list) != 3 {
+		t.Fatalf("quarantine = %+v", list)
 	}
 }

@@ -2,6 +2,7 @@ package kv
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/medic-sre/medic/internal/quarantine"
 )
 
 // LocalStore keeps the datastore in one JSON file, dir/kv.json. Writers take
@@ -26,6 +29,10 @@ type LocalStore struct {
 	mu     sync.Mutex
 	cached map[string]Item
 	stamp  fileStamp
+
+	// Quarantine, when set, takes a kv.json that does not decode. Nil: it
+	// is an error.
+	Quarantine *quarantine.Area
 }
 
 // fileStamp identifies one version of the data file; each write is a new
@@ -146,7 +153,16 @@ func (s *LocalStore) load() (map[string]Item, error) {
 	items := map[string]Item{}
 	if len(data) > 0 {
 		if err := json.Unmarshal(data, &items); err != nil {
-			return nil, fmt.Errorf("kv: %s is corrupt: %w", path, err)
+			problem := fmt.Errorf("kv: %s is corrupt: %w", path, err)
+			if s.Quarantine == nil {
+				return nil, problem
+			}
+			// The whole datastore is this one file: set it aside and go on
+			// empty, loudly, rather than stop every rule that reads it.
+			if _, qerr := s.Quarantine.Move(path, "kv", problem.Error()); qerr != nil {
+				return nil, errors.Join(problem, qerr)
+			}
+			items = map[string]Item{}
 		}
 	}
 	s.cached, s.stamp = items, stamp

@@ -2,9 +2,12 @@ package kv
 
 import (
 	"errors"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/medic-sre/medic/internal/quarantine"
 )
 
 func TestLocalStoreSetGetListDelete(t *testing.T) {
@@ -112,5 +115,31 @@ func TestLocalStoreSeesOtherWriters(t *testing.T) {
 		if got, ok, err := reader.Get("k"); !ok || err != nil || got != v {
 			t.Fatalf("write %d: reader got %q %v %v, want %q", i, got, ok, err, v)
 		}
+	}
+}
+
+// With a quarantine, a damaged kv.json is set aside and the datastore
+// reads empty (loudly, in the log and `medic doctor`) instead of failing
+// every rule that reads a key; new writes work.
+func TestLocalStoreQuarantinesCorruptFile(t *testing.T) {
+	state := t.TempDir()
+	dir := filepath.Join(state, "kv")
+	s, _ := OpenLocal(dir)
+	s.Quarantine = quarantine.ForStateDir(state)
+	if err := writeFile(filepath.Join(dir, dataFile), `{"a":{"key":"a","val`); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.Get("a"); ok || err != nil {
+		t.Fatalf("get = %v, %v", ok, err)
+	}
+	if err := s.Set("b", "1", 0); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, _ := s.Get("b"); !ok || v != "1" {
+		t.Fatal("store unusable after quarantine")
+	}
+	list, _ := s.Quarantine.List()
+	if len(list) != 1 || list[0].Kind != "kv" {
+		t.Fatalf("quarantine = %+v", list)
 	}
 }

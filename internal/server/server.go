@@ -9,10 +9,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/medic-sre/medic/internal/execution"
 	"github.com/medic-sre/medic/internal/intake"
+	"github.com/medic-sre/medic/internal/quarantine"
 	"github.com/medic-sre/medic/internal/sensor"
 )
 
@@ -32,7 +34,19 @@ type Server struct {
 	// nil: only the local operator, the API token's holder.
 	Approvers ApprovalGrants
 	Log       *slog.Logger
+	// Rejected, when set, keeps every delivery refused as malformed, so
+	// an operator can see it (`medic events rejected`).
+	Rejected RefusalKeeper
 }
+
+// RefusalKeeper keeps a refused delivery; an error means it was not kept.
+type RefusalKeeper interface {
+	Keep(reason, path string, body []byte) error
+}
+
+// retryAfterSeconds is what a sender is told to wait when a delivery was
+// not recorded (Retry-After).
+const retryAfterSeconds = "5"
 
 // Routes returns the handler. Alert senders and Slack have their own
 // doors; everything that reads state or controls executions requires the
@@ -69,17 +83,50 @@ func (s *Server) events(hint string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, sensor.MaxBodyBytes))
 		if err != nil {
-			s.fail(w, http.StatusRequestEntityTooLarge, fmt.Errorf("body over %d bytes", sensor.MaxBodyBytes))
+			s.refuse(w, r, http.StatusRequestEntityTooLarge, fmt.Errorf("body over %d bytes", sensor.MaxBodyBytes), body)
 			return
 		}
 		req := sensor.Request{Path: r.URL.Path, Hint: hint, Headers: flatHeaders(r.Header)}
 		res, err := intake.Process(r.Context(), s.Engine, s.Log, body, req)
 		if err != nil {
-			s.fail(w, http.StatusBadRequest, err)
+			s.refuse(w, r, http.StatusBadRequest, err, body)
+			return
+		}
+		if notRecorded(res) {
+			// 202 would tell the sender it may forget the delivery.
+			w.Header().Set("Retry-After", retryAfterSeconds)
+			writeJSON(w, http.StatusServiceUnavailable, res)
 			return
 		}
 		writeJSON(w, http.StatusAccepted, res)
 	}
+}
+
+// refuse answers a malformed delivery with code once it is kept; one that
+// cannot be kept gets 503, so the sender retries instead of losing it.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, code int, reason error, body []byte) {
+	if s.Rejected != nil {
+		if err := s.Rejected.Keep(reason.Error(), r.URL.Path, body); err != nil {
+			s.Log.Error("refused delivery could not be kept", "path", r.URL.Path, "reason", reason, "err", err)
+			w.Header().Set("Retry-After", retryAfterSeconds)
+			s.fail(w, http.StatusServiceUnavailable, fmt.Errorf("%v; and it could not be recorded: retry later", reason))
+			return
+		}
+	}
+	s.fail(w, code, reason)
+}
+
+// notRecorded reports a result with an outcome the engine could not
+// record durably.
+func notRecorded(res intake.Result) bool {
+	for _, t := range res.Triggers {
+		for _, o := range t.Outcomes {
+			if o.Retry {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func flatHeaders(h http.Header) map[string]string {
@@ -90,11 +137,30 @@ func flatHeaders(h http.Header) map[string]string {
 	return out
 }
 
+// quarantineReporter is an execution store that skips damaged records
+// (execution.FileStore) and says which.
+type quarantineReporter interface {
+	ListReport() ([]*execution.Record, []quarantine.Entry, error)
+}
+
 func (s *Server) listExecutions(w http.ResponseWriter, _ *http.Request) {
-	recs, err := s.Executions.List()
+	var (
+		recs    []*execution.Record
+		skipped []quarantine.Entry
+		err     error
+	)
+	if qr, ok := s.Executions.(quarantineReporter); ok {
+		recs, skipped, err = qr.ListReport()
+	} else {
+		recs, err = s.Executions.List()
+	}
 	if err != nil {
 		s.fail(w, http.StatusInternalServerError, err)
 		return
+	}
+	if len(skipped) > 0 {
+		// The list stays an array; the header says it is not all there.
+		w.Header().Set("Medic-Quarantined", strconv.Itoa(len(skipped)))
 	}
 	writeJSON(w, http.StatusOK, recs)
 }

@@ -134,7 +134,13 @@ func (st *Store) List(ctx context.Context) ([]Silence, error) {
 	for _, it := range items {
 		var s Silence
 		if err := json.Unmarshal(it.Value, &s); err != nil {
-			return nil, fmt.Errorf("silence %s: stored record is corrupt: %w", it.Key.SK, err)
+			problem := fmt.Errorf("silence %s: stored record is corrupt: %w", it.Key.SK, err)
+			// One damaged silence must not stop every alert's admission:
+			// set it aside where the store can, and go on without it.
+			if q, ok := st.State.(state.Quarantiner); ok && q.SetAside(ctx, it.Key, problem.Error()) == nil {
+				continue
+			}
+			return nil, problem
 		}
 		out = append(out, s)
 	}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/medic-sre/medic/internal/quarantine"
 )
 
 // Local is the embedded Store of `medic serve` and the CLI: one directory
@@ -29,6 +31,10 @@ type Local struct {
 	// mu holds one mutex per PK so goroutines of this process queue on a
 	// mutex instead of each parking an OS thread in flock.
 	mu sync.Map // pk -> *sync.Mutex
+	// Quarantine, when set, takes item files that cannot be decoded: they
+	// are moved aside and read as absent, so one damaged file never stops
+	// start-up or every other key. Nil: a corrupt file is an error.
+	Quarantine *quarantine.Area
 }
 
 // OpenLocal opens (creating) the store in dir and sweeps expired items.
@@ -119,10 +125,40 @@ func (l *Local) read(path string) (*Item, error) {
 	}
 	var f fileItem
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("state: %s is corrupt: %w", path, err)
+		return l.setAside(path, fmt.Errorf("state: %s is corrupt: %w", path, err))
+	}
+	if f.PK == "" || f.SK == "" || f.Version < 1 {
+		return l.setAside(path, fmt.Errorf("state: %s is corrupt: no key or version", path))
 	}
 	it := f.item()
 	return &it, nil
+}
+
+// setAside quarantines the unreadable file at path, which then reads as
+// absent; without a quarantine the problem is returned.
+func (l *Local) setAside(path string, problem error) (*Item, error) {
+	if l.Quarantine == nil {
+		return nil, problem
+	}
+	if _, err := l.Quarantine.Move(path, "consolidation", problem.Error()); err != nil {
+		return nil, errors.Join(problem, err)
+	}
+	return nil, nil
+}
+
+// SetAside implements Quarantiner: the item at k decoded as a file but
+// its value is not what its owner expects.
+func (l *Local) SetAside(_ context.Context, k Key, reason string) error {
+	if err := k.Validate(); err != nil {
+		return err
+	}
+	if l.Quarantine == nil {
+		return fmt.Errorf("state: %s: %s (no quarantine configured)", k, reason)
+	}
+	return l.locked(k.PK, func() error {
+		_, err := l.Quarantine.Move(l.path(k), "consolidation", fmt.Sprintf("%s: %s", k, reason))
+		return err
+	})
 }
 
 // readLive returns the live item at k, or nil; the raw item (even expired)
@@ -275,6 +311,7 @@ func (l *Local) Sweep() error {
 		if !d.IsDir() {
 			continue
 		}
+		quarantine.RemoveStaleTemps(filepath.Join(l.dir, d.Name()), time.Now())
 		items, err := l.all(filepath.Join(l.dir, d.Name()))
 		if err != nil {
 			return err
@@ -354,5 +391,15 @@ const LocalSubdir = "consolidation"
 // OpenStateDir opens the consolidation store of a Medic state directory:
 // the one `medic serve` and the CLI share.
 func OpenStateDir(stateDir string) (*Local, error) {
-	return OpenLocal(filepath.Join(stateDir, LocalSubdir), nil)
+	return OpenStateDirWith(stateDir, quarantine.ForStateDir(stateDir))
+}
+
+// OpenStateDirWith is OpenStateDir with the quarantine damaged files go
+// to (the caller's, to share its logger and counter).
+func OpenStateDirWith(stateDir string, q *quarantine.Area) (*Local, error) {
+	l := &Local{dir: filepath.Join(stateDir, LocalSubdir), now: time.Now, Quarantine: q}
+	if err := os.MkdirAll(l.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	return l, l.Sweep()
 }

@@ -140,6 +140,13 @@ type Store interface {
 	Incr(ctx context.Context, k Key, delta int64, expiresAt time.Time) (int64, error)
 }
 
+// Quarantiner is a Store that can set a damaged item aside (the local
+// files): its value no longer decodes as what its owner wrote. Callers
+// skip such an item instead of failing on it.
+type Quarantiner interface {
+	SetAside(ctx context.Context, k Key, reason string) error
+}
+
 // Live reports whether an item with this expiry exists at now.
 func Live(expiresAt, now time.Time) bool {
 	return expiresAt.IsZero() || now.Before(expiresAt)

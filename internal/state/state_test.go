@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medic-sre/medic/internal/quarantine"
 	"github.com/medic-sre/medic/internal/state"
 	"github.com/medic-sre/medic/internal/state/statetest"
 )
@@ -74,5 +75,61 @@ func TestLocalSweepAndCorruption(t *testing.T) {
 	_, _, err := s.Get(ctx, state.Key{PK: "p", SK: "bad"})
 	if err == nil || !strings.Contains(err.Error(), "bad.json is corrupt") {
 		t.Fatalf("corrupt file: err = %v", err)
+	}
+}
+
+// A damaged item file (a crash mid-edit, a bad hand edit) is set aside and
+// reads as absent; every other key keeps working, and start-up (the
+// sweep) does not fail on it. Without a quarantine it stays an error.
+func TestLocalQuarantinesDamagedFiles(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	q := quarantine.ForStateDir(dir)
+	s, err := state.OpenStateDirWith(dir, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := state.Key{PK: "group", SK: "g1"}
+	bad := state.Key{PK: "group", SK: "g2"}
+	for _, k := range []state.Key{good, bad} {
+		if _, err := s.Put(ctx, state.Item{Key: k, Value: []byte(`{"ok":true}`)}, state.Always()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	badFile := filepath.Join(dir, state.LocalSubdir, "group", "g2.json")
+	for name, content := range map[string]string{"truncated": `{"pk":"group","sk":"g2","val`, "empty": ``, "no key": `{"value":{}}`} {
+		os.WriteFile(badFile, []byte(content), 0o600)
+		plain, _ := state.OpenLocal(filepath.Join(dir, state.LocalSubdir), nil)
+		if _, _, err := plain.Get(ctx, bad); err == nil {
+			t.Fatalf("%s: without a quarantine a damaged file must be an error", name)
+		}
+		if _, err := state.OpenStateDirWith(dir, q); err != nil {
+			t.Fatalf("%s: start-up failed on one damaged file: %v", name, err)
+		}
+		items, err := s.Query(ctx, "group", "")
+		if err != nil || len(items) != 1 || items[0].Key != good {
+			t.Fatalf("%s: query = %+v, %v", name, items, err)
+		}
+		if _, ok, err := s.Get(ctx, bad); ok || err != nil {
+			t.Fatalf("%s: damaged key should read absent: %v %v", name, ok, err)
+		}
+		// The key is usable again.
+		if _, err := s.Put(ctx, state.Item{Key: bad, Value: []byte(`{}`)}, state.IfAbsent()); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	list, _ := q.List()
+	if len(list) != 3 {
+		t.Fatalf("quarantine holds %d files, want 3: %+v", len(list), list)
+	}
+	// A value its owner cannot decode is set aside on request.
+	if err := s.SetAside(ctx, good, "not a group"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Get(ctx, good); ok {
+		t.Fatal("set-aside item still readable")
+	}
+	if list, _ := q.List(); len(list) != 4 || !strings.Contains(list[3].Reason, "not a group") {
+		t.Fatalf("quarantine = %+v", list)
 	}
 }

@@ -17,6 +17,9 @@ import (
 // .asl.json).
 type Library struct {
 	machines map[string]*asl.Machine
+	// states are each machine's top-level states, for deciding what a
+	// crash interrupted (see recover.go).
+	states map[string]map[string]stateInfo
 }
 
 var placeholder = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`)
@@ -33,15 +36,16 @@ func LoadLibrary(dir string, subs map[string]string) (*Library, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("no *.asl.json state machines in %s", dir)
 	}
-	lib := &Library{machines: map[string]*asl.Machine{}}
+	lib := &Library{machines: map[string]*asl.Machine{}, states: map[string]map[string]stateInfo{}}
 	var problems []string
 	for _, p := range paths {
-		m, err := loadMachine(p, subs)
+		m, states, err := loadMachine(p, subs)
 		if err != nil {
 			problems = append(problems, err.Error())
 			continue
 		}
-		lib.machines[strings.TrimSuffix(filepath.Base(p), ".asl.json")] = m
+		name := strings.TrimSuffix(filepath.Base(p), ".asl.json")
+		lib.machines[name], lib.states[name] = m, states
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("state machines: %s", strings.Join(problems, "; "))
@@ -49,10 +53,10 @@ func LoadLibrary(dir string, subs map[string]string) (*Library, error) {
 	return lib, nil
 }
 
-func loadMachine(path string, subs map[string]string) (*asl.Machine, error) {
+func loadMachine(path string, subs map[string]string) (*asl.Machine, map[string]stateInfo, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var missing []string
 	def := placeholder.ReplaceAllStringFunc(string(raw), func(ph string) string {
@@ -65,13 +69,17 @@ func loadMachine(path string, subs map[string]string) (*asl.Machine, error) {
 		return v
 	})
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("%s: no value for substitution(s) %s", path, strings.Join(missing, ", "))
+		return nil, nil, fmt.Errorf("%s: no value for substitution(s) %s", path, strings.Join(missing, ", "))
 	}
 	m, err := asl.Parse([]byte(def))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return m, nil
+	states, err := topStates([]byte(def))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, states, nil
 }
 
 // Machine returns the named state machine.

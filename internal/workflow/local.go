@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -29,9 +30,21 @@ type LocalStarter struct {
 	OnStep func(rec *execution.Record, step execution.Step)
 	// OnDone, when set, is told when an execution ends.
 	OnDone func(rec *execution.Record)
+	// Owner is stamped on every record this starter runs (default host:pid
+	// of this process), so a restart can find what a crash interrupted.
+	Owner string
+	// ReplaySafeFunctions are the Lambda functions a workflow may call
+	// again after a crash without harm (asking for an approval, posting a
+	// message); see Replayable.
+	ReplaySafeFunctions []string
 
 	wg sync.WaitGroup
+	mu sync.Mutex
+	// at is where each running execution is, for Quiesce.
+	at map[string]position
 }
+
+type position struct{ machine, state string }
 
 // Start records the execution and runs it in the background. A record with
 // the same ID means this execution was already started: execution.ErrExists.
@@ -41,18 +54,73 @@ func (s *LocalStarter) Start(ctx context.Context, rec *execution.Record, input a
 		return fmt.Errorf("state machine %q not found in statemachines/", rec.StateMachine)
 	}
 	rec.Status = execution.Running
+	rec.Owner = s.owner()
 	if err := s.Store.Create(rec); err != nil {
 		return err
 	}
 	if s.OnStart != nil {
 		s.OnStart(rec)
 	}
+	s.launch(ctx, m, rec, input)
+	return nil
+}
+
+func (s *LocalStarter) launch(ctx context.Context, m *asl.Machine, rec *execution.Record, input any) {
+	s.track(rec.ID, position{machine: rec.StateMachine})
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer s.untrack(rec.ID)
 		s.run(context.WithoutCancel(ctx), m, rec, input)
 	}()
-	return nil
+}
+
+func (s *LocalStarter) track(id string, p position) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.at == nil {
+		s.at = map[string]position{}
+	}
+	s.at[id] = p
+}
+
+func (s *LocalStarter) untrack(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.at, id)
+}
+
+// Quiesce waits until every running execution has ended or is waiting
+// for a callback (an approval, kept on disk and asked again after a
+// restart), or until ctx ends; it returns the executions still busy then.
+// Shutdown uses it: a step in flight gets to finish and be recorded.
+func (s *LocalStarter) Quiesce(ctx context.Context) []string {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		busy := s.busy()
+		if len(busy) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return busy
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *LocalStarter) busy() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var busy []string
+	for id, p := range s.at {
+		if info, ok := s.Library.states[p.machine][p.state]; !ok || !info.awaitsToken() {
+			busy = append(busy, id)
+		}
+	}
+	sort.Strings(busy)
+	return busy
 }
 
 // Wait blocks until every started execution has ended.
@@ -61,6 +129,9 @@ func (s *LocalStarter) Wait() { s.wg.Wait() }
 func (s *LocalStarter) run(ctx context.Context, m *asl.Machine, rec *execution.Record, input any) {
 	var mu sync.Mutex // the observer is called from Parallel/Map branches too
 	observe := func(ev asl.Event) {
+		if ev.Type == asl.StateEntered {
+			s.track(rec.ID, position{machine: rec.StateMachine, state: ev.State})
+		}
 		step, ok := stepFor(ev)
 		if !ok {
 			return
