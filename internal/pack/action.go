@@ -19,8 +19,8 @@ type Action struct {
 	// HandlingAuto, HandlingApproval, HandlingEvidence, or "" when the
 	// action does not say (Medic's own metadata; st2 has no such field).
 	// `medic packs coverage` reports it.
-	Handling string
-	Parameters                                                 map[string]*Param
+	Handling   string
+	Parameters map[string]*Param
 	// Lines maps "parameters.NAME" to its line in File.
 	Lines map[string]int
 }
