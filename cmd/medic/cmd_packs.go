@@ -74,15 +74,27 @@ func runPacks(args []string, stdout, stderr io.Writer) int {
 	return coverageReported
 }
 
+// maxCatalogBytes bounds a --catalog file: the built-in catalog is about
+// 150 KB, and a bigger file is a mistake, not a catalog.
+const maxCatalogBytes = 16 << 20
+
 // loadCatalog reads the catalog file, or the one built into medic.
 func loadCatalog(file string) (*coverage.Catalog, string, error) {
 	if file == "" {
 		cat, err := coverage.Parse(catalog.Name, catalog.AlertsYAML)
 		return cat, catalog.Name, err
 	}
-	data, err := os.ReadFile(file)
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, file, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxCatalogBytes+1))
+	switch {
+	case err != nil:
+		return nil, file, fmt.Errorf("%s: %w", file, err)
+	case len(data) > maxCatalogBytes:
+		return nil, file, fmt.Errorf("%s: over %d bytes; a catalog is a list of alerts, not this big", file, maxCatalogBytes)
 	}
 	cat, err := coverage.Parse(file, data)
 	return cat, file, err

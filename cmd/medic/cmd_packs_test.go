@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -115,10 +117,20 @@ func TestPacksCoverageMinShare(t *testing.T) {
 }
 
 func TestPacksCoverageBadInput(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("# padding\n"), maxCatalogBytes/10+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("sources: {}\nalerts:\n  - {id: x, service: s, source: nope, title: t, expect: auto}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		args []string
 		want string
 	}{
+		{[]string{"--catalog", big}, "over 16777216 bytes"},
+		{[]string{"--catalog", bad}, `bad.yaml:3: alerts[0].source: "nope" is not a key of sources`},
 		{[]string{"--catalog", "testdata/no-such-catalog.yaml"}, "no-such-catalog.yaml"},
 		{[]string{"--packs", "testdata/no-such-packs"}, "no-such-packs"},
 		{[]string{"extra"}, "usage: medic packs coverage"},

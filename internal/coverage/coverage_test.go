@@ -3,6 +3,7 @@ package coverage
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -289,6 +290,24 @@ func TestHostileValuesTravelAsData(t *testing.T) {
 			if !r.Handled {
 				t.Errorf("%q: %s not handled: %+v", v, r.Entry.ID, r.Matches)
 			}
+		}
+	}
+}
+
+// The docs and the README state the size of the shipped catalog; keep them
+// true when entries are added.
+func TestDocsStateTheCatalogSize(t *testing.T) {
+	n := fmt.Sprint(len(realCatalog(t).Alerts))
+	for file, phrase := range map[string]string{
+		"../../docs/packs-catalog.md": "holds " + n + " alerts",
+		"../../README.md":             "which of " + n + " common alerts",
+	} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), phrase) {
+			t.Errorf("%s does not say %q", file, phrase)
 		}
 	}
 }
