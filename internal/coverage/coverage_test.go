@@ -2,6 +2,7 @@ package coverage
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -310,4 +311,71 @@ func TestDocsStateTheCatalogSize(t *testing.T) {
 			t.Errorf("%s does not say %q", file, phrase)
 		}
 	}
+}
+
+// Synthesised events have the shape of the real samples in events/: the
+// same keys at the same places, so nothing the sensors read is missing and
+// nothing is invented.
+func TestEventsHaveTheShapeOfTheSamples(t *testing.T) {
+	c := loadTestCatalog(t, "testdata/catalog.yaml")
+	samples := map[string]string{
+		"cloudwatch":   "../../events/cloudwatch/eventbridge-alarm-state-change.json",
+		"alertmanager": "../../events/alertmanager/webhook-firing.json",
+	}
+	for _, e := range c.Alerts {
+		body, _, err := Event(&e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sample, err := os.ReadFile(samples[e.Sensor()])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := keyPaths(t, body), keyPaths(t, sample)
+		// Dimensions, labels and annotations are the alert's own.
+		for _, paths := range []map[string]bool{got, want} {
+			for p := range paths {
+				if strings.Contains(p, ".dimensions.") || strings.Contains(p, "abels.") || strings.Contains(p, "nnotations.") {
+					delete(paths, p)
+				}
+			}
+		}
+		for p := range want {
+			if !got[p] {
+				t.Errorf("%s: event lacks %s, which the sample has", e.ID, p)
+			}
+		}
+		for p := range got {
+			if !want[p] {
+				t.Errorf("%s: event has %s, which the sample lacks", e.ID, p)
+			}
+		}
+	}
+}
+
+// keyPaths lists the object keys of a JSON document as dotted paths, with
+// [] for the items of an array.
+func keyPaths(t *testing.T, doc []byte) map[string]bool {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(doc, &v); err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]bool{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, child := range x {
+				paths[prefix+"."+k] = true
+				walk(prefix+"."+k, child)
+			}
+		case []any:
+			for _, child := range x {
+				walk(prefix+"[]", child)
+			}
+		}
+	}
+	walk("", v)
+	return paths
 }
