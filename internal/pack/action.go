@@ -2,6 +2,7 @@ package pack
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,7 +15,12 @@ import (
 type Action struct {
 	Ref, Pack, Name, Description, RunnerType, EntryPoint, File string
 	Enabled                                                    bool
-	Parameters                                                 map[string]*Param
+	// Handling is how the action treats the incident it is run for:
+	// HandlingAuto, HandlingApproval, HandlingEvidence, or "" when the
+	// action does not say (Medic's own metadata; st2 has no such field).
+	// `medic packs coverage` reports it.
+	Handling   string
+	Parameters map[string]*Param
 	// Lines maps "parameters.NAME" to its line in File.
 	Lines map[string]int
 }
@@ -34,7 +40,22 @@ type Param struct {
 }
 
 var actionFields = []string{"name", "pack", "ref", "description", "enabled", "runner_type", "entry_point",
-	"parameters", "tags", "notify", "output_schema", "metadata_file", "uid", "id"}
+	"parameters", "tags", "notify", "output_schema", "metadata_file", "uid", "id", "handling"}
+
+// Values of an action's `handling` field.
+const (
+	// HandlingAuto: the action fixes the resource itself, verifies the fix
+	// and escalates when it did not work.
+	HandlingAuto = "auto"
+	// HandlingApproval: the action proposes a fix that runs only after a
+	// person approves it.
+	HandlingApproval = "approval"
+	// HandlingEvidence: the action collects evidence and escalates to a
+	// person without changing anything.
+	HandlingEvidence = "evidence"
+)
+
+var handlings = []string{HandlingAuto, HandlingApproval, HandlingEvidence}
 
 var paramFields = []string{"type", "description", "required", "default", "enum", "immutable", "secret",
 	"position", "items", "properties", "additionalProperties", "minimum", "maximum", "minLength",
@@ -56,6 +77,7 @@ func parseAction(path string, data []byte, packName string, ps *problems) *Actio
 		RunnerType:  d.str("runner_type", ps),
 		EntryPoint:  d.str("entry_point", ps),
 		Enabled:     d.boolean("enabled", true, ps),
+		Handling:    d.str("handling", ps),
 		Parameters:  map[string]*Param{},
 		Lines:       map[string]int{},
 	}
@@ -66,6 +88,9 @@ func parseAction(path string, data []byte, packName string, ps *problems) *Actio
 	}
 	if a.RunnerType == "" {
 		ps.add(path, 1, "runner_type", "is required")
+	}
+	if a.Handling != "" && !slices.Contains(handlings, a.Handling) {
+		ps.add(path, d.line("handling"), "handling", "must be %s, got %q", strings.Join(handlings, ", "), a.Handling)
 	}
 	a.Ref = a.Pack + "." + a.Name
 	for _, f := range mappingEntries(path, "parameters", d.node("parameters"), ps) {
