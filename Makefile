@@ -52,8 +52,12 @@ build/%/bootstrap: FORCE
 	rm -rf build/$*/packs && cp -r packs build/$*/packs
 	if [ $* = chatops ]; then mkdir -p build/chatops/config && cp $${MEDIC_CHATOPS_CONFIG_FILE:-config/chatops.example.yaml} build/chatops/config/chatops.yaml; fi
 
+# Synth needs the healable tag and the alarm prefixes; cdk.json carries the
+# documented example (medic:healable=true, alarms named heal-*). Yours:
+#   make synth CDK_ARGS='-c healableTagKey=team -c healableTagValue=sre -c alarmNamePrefixes=heal-'
+CDK_ARGS ?=
 synth: build deps
-	CDK_DISABLE_VERSION_CHECK=1 $(NPM_BIN)/cdk synth -q --no-notices
+	CDK_DISABLE_VERSION_CHECK=1 $(NPM_BIN)/cdk synth -q --no-notices $(CDK_ARGS)
 
 clean:
 	rm -rf bin build cdk.out .medic

@@ -32,7 +32,7 @@ func run() error {
 	if root == "" {
 		root = "."
 	}
-	if _, err := stack.New(app, "Medic", stack.Props{
+	if _, err := stack.New(app, cfg.StackName, stack.Props{
 		StackProps: awscdk.StackProps{Env: env(), Description: jsii.String("Medic: self-healing ChatOps for AWS")},
 		AssetRoot:  root,
 		Config:     cfg,

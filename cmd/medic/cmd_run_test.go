@@ -124,7 +124,7 @@ func TestRunInAWSStartsAndFollowsTheExecution(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	arns := filepath.Join(t.TempDir(), "arns.json")
 	os.WriteFile(arns, []byte(`{"run-command":"arn:aws:states:us-east-1:1:stateMachine:run-command"}`), 0o644)
-	code, out, errs := medicRun(t, "--aws", "--state-machine-arns", arns, "--aws-poll-seconds", "0", "--output-s3-bucket", "medic-out",
+	code, out, errs := medicRun(t, "--aws", "--state-machine-arns", arns, "--aws-poll-seconds", "0", "--output-log-group", "/medic/out",
 		"core.remote", "cmd=uptime", "targets=tag:Role=web")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
@@ -134,9 +134,9 @@ func TestRunInAWSStartsAndFollowsTheExecution(t *testing.T) {
 	}
 	var input map[string]any
 	json.Unmarshal([]byte(fake.started["input"].(string)), &input)
-	req := input["send_command"].(map[string]any)
-	if req["OutputS3BucketName"] != "medic-out" || req["Targets"] == nil || req["MaxConcurrency"] != "50" {
-		t.Fatalf("request %v", req)
+	run := input["run"].(map[string]any)
+	if run["output_log_group"] != "/medic/out" || run["tag_targets"] == nil || run["commands"] == nil {
+		t.Fatalf("run fields %v", run)
 	}
 	if strings.Count(out, "state   SendCommand") != 1 {
 		t.Errorf("the timeline should show SendCommand once:\n%s", out)

@@ -143,6 +143,23 @@ func (s *served) term(t *testing.T, limit time.Duration) time.Duration {
 	return time.Since(start)
 }
 
+// authorized sends a request with the API token serve keeps in stateDir,
+// as `medic tasks` does.
+func authorized(t *testing.T, method, url, stateDir string, body []byte) (*http.Response, error) {
+	t.Helper()
+	token, err := os.ReadFile(filepath.Join(stateDir, "api-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	req.Header.Set("Content-Type", "application/json")
+	return http.DefaultClient.Do(req)
+}
+
 func postJSON(t *testing.T, url string, body []byte) (int, string) {
 	t.Helper()
 	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
@@ -322,8 +339,8 @@ action:
 	return dir
 }
 
-func waitingTokens(t *testing.T, url string) []string {
-	resp, err := http.Get(url + "/v1/tasks")
+func waitingTokens(t *testing.T, url, stateDir string) []string {
+	resp, err := authorized(t, http.MethodGet, url+"/v1/tasks", stateDir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,15 +377,20 @@ func TestSigtermWithApprovalWaitingResumesAfterRestart(t *testing.T) {
 	}
 	var tokens []string
 	for deadline := time.Now().Add(10 * time.Second); len(tokens) == 0 && time.Now().Before(deadline); {
-		tokens = waitingTokens(t, second.url)
+		tokens = waitingTokens(t, second.url, stateDir)
 		time.Sleep(20 * time.Millisecond)
 	}
 	if len(tokens) != 1 {
 		t.Fatalf("approval not asked again: %v\n%s", tokens, second.out.String())
 	}
-	if code, body := postJSON(t, second.url+"/v1/tasks/"+tokens[0]+"/success", []byte(`{"approved":true,"by":"tester"}`)); code >= 300 {
-		t.Fatalf("approve: %d %s", code, body)
+	resp, err := authorized(t, http.MethodPost, second.url+"/v1/tasks/"+tokens[0]+"/success", stateDir, []byte(`{"comment":"after restart"}`))
+	if err != nil {
+		t.Fatal(err)
 	}
+	if body, _ := io.ReadAll(resp.Body); resp.StatusCode >= 300 {
+		t.Fatalf("approve: %d %s", resp.StatusCode, body)
+	}
+	resp.Body.Close()
 	done := waitRecord(t, stateDir, "approved", func(r *execution.Record) bool { return r.ID == asked.ID && r.Status.Done() })
 	if done.Status != execution.Succeeded {
 		t.Fatalf("after approval: %s %s", done.Status, done.Cause)

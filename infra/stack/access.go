@@ -17,6 +17,9 @@ type Access struct {
 	InstanceActions []string // actions on EC2 instances (ssm:SendCommand, ec2:RebootInstances...), tag-conditioned
 	GroupActions    []string // actions on Auto Scaling groups (autoscaling:SetDesiredCapacity), tag-conditioned
 	GlobalActions   []string // actions with no resource-level permissions, so on "*"
+	// EncryptedVolumes: the workflow starts instances, so it needs KMS
+	// grants for EBS volumes encrypted with customer managed keys.
+	EncryptedVolumes bool
 }
 
 // sdkAccess says how an aws-sdk integration is granted. An integration not
@@ -64,11 +67,12 @@ func DeriveAccess(w workflows.Workflow, functions map[string]string, documents [
 		}
 	}
 	return Access{
-		InvokeFunctions: sortedKeys(set["invoke"]),
-		Documents:       sortedKeys(set["doc"]),
-		InstanceActions: sortedKeys(set["inst"]),
-		GroupActions:    sortedKeys(set["group"]),
-		GlobalActions:   sortedKeys(set["any"]),
+		InvokeFunctions:  sortedKeys(set["invoke"]),
+		Documents:        sortedKeys(set["doc"]),
+		InstanceActions:  sortedKeys(set["inst"]),
+		GroupActions:     sortedKeys(set["group"]),
+		GlobalActions:    sortedKeys(set["any"]),
+		EncryptedVolumes: set["inst"]["ec2:StartInstances"],
 	}, nil
 }
 

@@ -12,9 +12,25 @@ import (
 // Config is what a user sets in cdk.json "context" (or with `cdk synth -c
 // key=value`). Every key is optional; Defaults documents the values used.
 type Config struct {
-	SlackChannel     string   // slackChannel: where notify posts alerts and results
-	HealableTagKey   string   // healableTagKey: when set, SSM commands only reach instances with this tag...
-	HealableTagValue string   // healableTagValue: ...set to this value (required with the key)
+	StackName    string // stackName: the CloudFormation stack and the prefix of every fixed name (default Medic)
+	SlackChannel string // slackChannel: where notify posts alerts and results
+	// healableTagKey/healableTagValue: the only instances and Auto Scaling
+	// groups Medic may act on carry this tag. Required: synth fails without
+	// them unless UnsafeAllInstances.
+	HealableTagKey   string
+	HealableTagValue string
+	// medicUnsafeAllInstances: opt out of the healable tag, so workflows may
+	// act on every instance and group of the account. cdk-nag then reports
+	// an error, which the deployer must override deliberately.
+	UnsafeAllInstances bool
+	// alarmNamePrefixes: only alarms whose names start with one of these
+	// reach Medic (EventBridge rule and alarm topic). Required; "*" opts in
+	// every alarm except Medic's own and Auto Scaling's TargetTracking-*.
+	AlarmNamePrefixes []string
+	// logExecutionData: state machines log every event with its input and
+	// output (level ALL). Off by default: execution data may carry secrets
+	// and command output, so the default is level ERROR without data.
+	LogExecutionData bool
 	LogRetentionDays int      // logRetentionDays: Lambda and Step Functions log retention
 	PollSeconds      int      // pollSeconds: MEDIC_POLL_SECONDS, how often workflows poll SSM
 	Functions        []string // functions: the Lambdas to deploy; empty = ingest + every built optional one
@@ -30,16 +46,31 @@ type Config struct {
 
 // Defaults is the configuration with nothing set.
 func Defaults() Config {
-	return Config{SlackChannel: "#medic", LogRetentionDays: 30, PollSeconds: 5, RetainData: true,
+	return Config{StackName: DefaultStackName, SlackChannel: "#medic", LogRetentionDays: 30, PollSeconds: 5, RetainData: true,
 		SSMDocuments: []string{"AWS-RunShellScript"}, KVPrefix: DefaultKVPrefix}
 }
+
+// DefaultStackName is the stack id when context stackName is unset.
+const DefaultStackName = "Medic"
+
+// AllAlarms is the alarmNamePrefixes entry that opts in every alarm.
+const AllAlarms = "*"
+
+// TargetTrackingPrefix names the alarms Auto Scaling creates for target
+// tracking policies: they flap by design and scale on their own, so they
+// never reach Medic.
+const TargetTrackingPrefix = "TargetTracking-"
 
 // DefaultKVPrefix is internal/ingest's default datastore path too.
 const DefaultKVPrefix = "/medic/kv"
 
 // ContextKeys lists the keys ConfigFromContext reads, for docs and tests.
-var ContextKeys = []string{"slackChannel", "healableTagKey", "healableTagValue", "logRetentionDays",
-	"pollSeconds", "functions", "opsEmail", "retainData", "ssmDocuments", "kvPrefix"}
+var ContextKeys = []string{"stackName", "slackChannel", "healableTagKey", "healableTagValue", "alarmNamePrefixes",
+	"logRetentionDays", "logExecutionData", "pollSeconds", "functions", "opsEmail", "retainData", "ssmDocuments", "kvPrefix"}
+
+// UnsafeAllInstancesKey is the opt-out of the healable tag. It is not in
+// cdk.json on purpose: it has to be typed.
+const UnsafeAllInstancesKey = "medicUnsafeAllInstances"
 
 // retentionDays maps the day counts CloudWatch Logs accepts to CDK's enum.
 var retentionDays = map[int]awslogs.RetentionDays{
@@ -55,6 +86,9 @@ var retentionDays = map[int]awslogs.RetentionDays{
 
 var (
 	tagKeyPattern       = regexp.MustCompile(`^[\w.:/=+@-]{1,128}$`)
+	tagValuePattern     = regexp.MustCompile(`^[\w.:/=+@ -]{1,256}$`)
+	stackNamePattern    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,39}$`)
+	alarmPrefixPattern  = regexp.MustCompile(`^[A-Za-z0-9_.:/#+=@-]{1,200}$`)
 	functionNamePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
 	documentPattern     = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,128}$`)
 	// A parameter path: /segment/segment, Parameter Store's characters.
@@ -75,6 +109,7 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 			err = readString(get(key), key, dst)
 		}
 	}
+	str("stackName", &c.StackName)
 	str("slackChannel", &c.SlackChannel)
 	str("healableTagKey", &c.HealableTagKey)
 	str("healableTagValue", &c.HealableTagValue)
@@ -90,6 +125,15 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 		err = readBool(get("retainData"), "retainData", &c.RetainData)
 	}
 	if err == nil {
+		err = readBool(get("logExecutionData"), "logExecutionData", &c.LogExecutionData)
+	}
+	if err == nil {
+		err = readBool(get(UnsafeAllInstancesKey), UnsafeAllInstancesKey, &c.UnsafeAllInstances)
+	}
+	if err == nil {
+		c.AlarmNamePrefixes, err = readList(get("alarmNamePrefixes"), "alarmNamePrefixes")
+	}
+	if err == nil {
 		c.Functions, err = readList(get("functions"), "functions")
 	}
 	if err == nil {
@@ -101,19 +145,20 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	return c, c.validate()
+	return c, c.Validate()
 }
 
-func (c Config) validate() error {
+// Validate checks every value and that the deployer named the healable
+// scope and the alarms Medic takes in.
+func (c Config) Validate() error {
+	if err := c.validateScope(); err != nil {
+		return err
+	}
 	switch {
+	case !stackNamePattern.MatchString(c.StackName):
+		return fmt.Errorf("context stackName: %q must be a letter then up to 39 letters, digits or '-'", c.StackName)
 	case c.SlackChannel == "":
 		return fmt.Errorf("context slackChannel: must not be empty")
-	case c.HealableTagKey != "" && !tagKeyPattern.MatchString(c.HealableTagKey):
-		return fmt.Errorf("context healableTagKey: %q is not a valid tag key", c.HealableTagKey)
-	case c.HealableTagKey != "" && c.HealableTagValue == "":
-		return fmt.Errorf("context healableTagValue: required when healableTagKey is set (%q)", c.HealableTagKey)
-	case c.HealableTagKey == "" && c.HealableTagValue != "":
-		return fmt.Errorf("context healableTagKey: required when healableTagValue is set (%q)", c.HealableTagValue)
 	case retentionDays[c.LogRetentionDays] == "":
 		return fmt.Errorf("context logRetentionDays: %d is not a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)", c.LogRetentionDays)
 	case c.PollSeconds < 1 || c.PollSeconds > 3600:
@@ -125,6 +170,11 @@ func (c Config) validate() error {
 	case reservedKVPrefix.MatchString(c.KVPrefix):
 		return fmt.Errorf("context kvPrefix: %q: Parameter Store reserves paths beginning with aws or ssm", c.KVPrefix)
 	}
+	for _, p := range c.AlarmNamePrefixes {
+		if err := c.checkAlarmPrefix(p); err != nil {
+			return err
+		}
+	}
 	for _, d := range c.SSMDocuments {
 		if !documentPattern.MatchString(d) {
 			return fmt.Errorf("context ssmDocuments: %q is not an SSM document name", d)
@@ -134,6 +184,54 @@ func (c Config) validate() error {
 		if !functionNamePattern.MatchString(f) {
 			return fmt.Errorf("context functions: %q is not a function directory name", f)
 		}
+	}
+	return nil
+}
+
+// validateScope: without a healable tag every workflow could act on every
+// instance of the account, so synth refuses unless the deployer typed the
+// opt-out.
+func (c Config) validateScope() error {
+	switch {
+	case c.HealableTagKey == "" && c.HealableTagValue == "" && !c.UnsafeAllInstances:
+		return fmt.Errorf("context healableTagKey and healableTagValue: required. Medic may only act on instances and " +
+			"Auto Scaling groups carrying this tag (e.g. -c healableTagKey=medic:healable -c healableTagValue=true). " +
+			"To let it act on every instance of the account instead, pass -c " + UnsafeAllInstancesKey + "=true (cdk-nag then reports an error)")
+	case strings.ContainsAny(c.HealableTagKey+c.HealableTagValue, "*?"):
+		return fmt.Errorf("context healableTagKey/healableTagValue: wildcards are not allowed (the condition is StringEquals)")
+	case c.HealableTagKey != "" && c.UnsafeAllInstances:
+		return fmt.Errorf("context %s: set together with healableTagKey %q; choose one", UnsafeAllInstancesKey, c.HealableTagKey)
+	case c.HealableTagKey != "" && !tagKeyPattern.MatchString(c.HealableTagKey):
+		return fmt.Errorf("context healableTagKey: %q is not a valid tag key", c.HealableTagKey)
+	case c.HealableTagKey != "" && c.HealableTagValue == "":
+		return fmt.Errorf("context healableTagValue: required when healableTagKey is set (%q)", c.HealableTagKey)
+	case c.HealableTagKey == "" && c.HealableTagValue != "":
+		return fmt.Errorf("context healableTagKey: required when healableTagValue is set (%q)", c.HealableTagValue)
+	case c.HealableTagValue != "" && !tagValuePattern.MatchString(c.HealableTagValue):
+		return fmt.Errorf("context healableTagValue: %q is not a valid tag value", c.HealableTagValue)
+	case len(c.AlarmNamePrefixes) == 0:
+		return fmt.Errorf("context alarmNamePrefixes: required. Only alarms whose names start with one of these reach Medic " +
+			"(e.g. [\"heal-\"]); [\"*\"] takes every alarm of the region")
+	}
+	return nil
+}
+
+// checkAlarmPrefix refuses prefixes that would let Medic's own alarms or
+// Auto Scaling's target-tracking alarms in.
+func (c Config) checkAlarmPrefix(p string) error {
+	own := c.StackName + "-"
+	switch {
+	case p == AllAlarms:
+		if len(c.AlarmNamePrefixes) > 1 {
+			return fmt.Errorf("context alarmNamePrefixes: %q takes every alarm; list it alone", AllAlarms)
+		}
+		return nil
+	case !alarmPrefixPattern.MatchString(p):
+		return fmt.Errorf("context alarmNamePrefixes: %q is not an alarm name prefix (letters, digits and _.:/#+=@-)", p)
+	case strings.HasPrefix(own, p) || strings.HasPrefix(p, own):
+		return fmt.Errorf("context alarmNamePrefixes: %q would take in Medic's own alarms (%s*)", p, own)
+	case strings.HasPrefix(TargetTrackingPrefix, p) || strings.HasPrefix(p, TargetTrackingPrefix):
+		return fmt.Errorf("context alarmNamePrefixes: %q would take in Auto Scaling's %s* alarms", p, TargetTrackingPrefix)
 	}
 	return nil
 }

@@ -49,8 +49,13 @@ type FunctionSpec struct {
 	Required    bool // synth fails without its binary; others are skipped when not built
 	MemoryMB    int
 	TimeoutSecs int
-	Sources     []Source
-	Uses        []Use
+	// ReservedConcurrency caps (and reserves) the function's concurrent
+	// executions, so an alarm storm or a flood on the function URL cannot
+	// take the account's Lambda concurrency from the workloads being
+	// healed. Sized in docs/deploy.md.
+	ReservedConcurrency int
+	Sources             []Source
+	Uses                []Use
 	// Aliases are more ${...} names state machines use for this function's
 	// ARN, besides ArnPlaceholder (e.g. ApprovalFunctionArn for chatops).
 	Aliases []string
@@ -60,25 +65,25 @@ type FunctionSpec struct {
 var Functions = []FunctionSpec{
 	{
 		Name: "ingest", Description: "Medic: every alert arrives here; rules from packs start workflows",
-		Required: true, MemoryMB: 256, TimeoutSecs: 30,
+		Required: true, MemoryMB: 256, TimeoutSecs: 30, ReservedConcurrency: 20,
 		Sources: []Source{FromAlarms, FromSchedules, FromExecutionStatus},
 		Uses:    []Use{UsePacks, UseWorkflows, UseTable, UseDatastore},
 	},
 	{
 		Name: "chatops", Description: "Medic: Slack slash commands, buttons and approvals",
-		MemoryMB: 256, TimeoutSecs: 10,
+		MemoryMB: 256, TimeoutSecs: 10, ReservedConcurrency: 10,
 		Sources: []Source{FromURL, FromExecutionStatus}, // status changes finish chat runs: threads, alias results
 		Uses:    []Use{UsePacks, UseWorkflows, UseExecutions, UseTable, UseSlack, UseSelfInvoke, UseChatopsConfig},
 		Aliases: []string{"ApprovalFunctionArn"}, // lambda:invoke.waitForTaskToken approval requests
 	},
 	{
 		Name: "notify", Description: "Medic: posts alerts, workflow steps and approval requests to Slack",
-		MemoryMB: 128, TimeoutSecs: 30,
+		MemoryMB: 128, TimeoutSecs: 30, ReservedConcurrency: 10,
 		Uses: []Use{UseTable, UseSlack},
 	},
 	{
 		Name: "http", Description: "Medic: performs the HTTP request of st2 http-request actions",
-		MemoryMB: 128, TimeoutSecs: 310, // internal/action/httpfn caps a request at 300 s
+		MemoryMB: 128, TimeoutSecs: 310, ReservedConcurrency: 5, // internal/action/httpfn caps a request at 300 s
 	},
 }
 

@@ -32,6 +32,15 @@ func TestMain(m *testing.M) {
 // sharedDir holds what outlives one test: the full stack several tests read.
 var sharedDir string
 
+// testConfig is the smallest configuration synth accepts: the defaults
+// plus the healable tag and the alarms Medic takes in.
+func testConfig() Config {
+	c := Defaults()
+	c.HealableTagKey, c.HealableTagValue = "medic:healable", "true"
+	c.AlarmNamePrefixes = []string{"heal-"}
+	return c
+}
+
 // repoRoot is where the real statemachines/ and packs/ live.
 const repoRoot = "../.."
 
@@ -162,7 +171,7 @@ func synthAt(t testing.TB, root, outdir string, cfg Config) *synthed {
 		Outdir:  jsii.String(outdir),
 		Context: &map[string]any{"aws:cdk:enable-asset-metadata": true},
 	})
-	m, err := New(app, "Medic", Props{AssetRoot: root, Config: cfg})
+	m, err := New(app, cfg.StackName, Props{AssetRoot: root, Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,4 +306,89 @@ func render(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// definitionActions reads a state machine definition (as deployed, from the
+// template) and returns the IAM action each Task resource calls, sorted and
+// unique: aws-sdk:ssm:sendCommand → ssm:SendCommand, lambda:invoke (with or
+// without .waitForTaskToken) and a bare function ARN → lambda:InvokeFunction.
+// It is written apart from infra/stack/access.go on purpose: the check must
+// not share the code it checks.
+func definitionActions(t testing.TB, definition string) []string {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(definition), &doc); err != nil {
+		t.Fatalf("definition is not JSON: %v", err)
+	}
+	set := map[string]bool{}
+	var walk func(machine map[string]any)
+	walk = func(machine map[string]any) {
+		states, _ := machine["States"].(map[string]any)
+		for name, raw := range states {
+			st := raw.(map[string]any)
+			switch st["Type"] {
+			case "Task":
+				set[taskAction(t, name, st["Resource"].(string))] = true
+			case "Map":
+				proc, ok := st["ItemProcessor"].(map[string]any)
+				if !ok {
+					proc, _ = st["Iterator"].(map[string]any)
+				}
+				walk(proc)
+			case "Parallel":
+				for _, b := range st["Branches"].([]any) {
+					walk(b.(map[string]any))
+				}
+			}
+		}
+	}
+	walk(doc)
+	out := make([]string, 0, len(set))
+	for a := range set {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func taskAction(t testing.TB, state, resource string) string {
+	t.Helper()
+	if strings.HasPrefix(resource, "${") || strings.Contains(resource, ":function:") {
+		return "lambda:InvokeFunction"
+	}
+	rest, ok := strings.CutPrefix(resource, "arn:aws:states:::")
+	if !ok {
+		t.Fatalf("state %s: resource %q is no Step Functions integration", state, resource)
+	}
+	rest = strings.TrimSuffix(strings.TrimSuffix(rest, ".waitForTaskToken"), ".sync")
+	if rest == "lambda:invoke" {
+		return "lambda:InvokeFunction"
+	}
+	parts := strings.Split(rest, ":")
+	if len(parts) != 3 || parts[0] != "aws-sdk" {
+		t.Fatalf("state %s: resource %q is no aws-sdk or Lambda integration this check knows", state, resource)
+	}
+	return parts[1] + ":" + strings.ToUpper(parts[2][:1]) + parts[2][1:]
+}
+
+// topicPolicy returns the policy document of the topic whose logical id is
+// prefix + CDK's hash.
+func (s *synthed) topicPolicy(t *testing.T, prefix string) map[string]any {
+	t.Helper()
+	ref := "{" + s.logicalID(t, "AWS::SNS::Topic", prefix) + "}"
+	for _, r := range s.resources("AWS::SNS::TopicPolicy") {
+		p := r["Properties"].(map[string]any)
+		if render(p["Topics"].([]any)[0]) == ref {
+			return p["PolicyDocument"].(map[string]any)
+		}
+	}
+	t.Fatalf("no policy for topic %s", prefix)
+	return nil
+}
+
+// roleOf is the logical id of a state machine's role.
+func (s *synthed) roleOf(t *testing.T, workflow string) string {
+	t.Helper()
+	sm := s.props(s.logicalID(t, "AWS::StepFunctions::StateMachine", pascal(workflow)+"StateMachine"))
+	return strings.TrimSuffix(strings.TrimPrefix(render(sm["RoleArn"]), "{"), ".Arn}")
 }

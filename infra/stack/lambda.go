@@ -17,10 +17,12 @@ var (
 	// What internal/state/dynamo calls: every write is a conditional
 	// UpdateItem. Its CreateTable/UpdateTimeToLive are for tests; the
 	// stack owns the table.
-	TableActions        = []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
-	StartActions        = []string{"states:StartExecution"}
-	StateMachineActions = []string{"states:ListExecutions", "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
-	ExecutionActions    = []string{"states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"}
+	TableActions = []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
+	StartActions = []string{"states:StartExecution"}
+	// What chatops calls (functions/chatops/aws-calls.txt): no heartbeat,
+	// no StopExecution, which no Medic code calls.
+	StateMachineActions = []string{"states:ListExecutions", "states:SendTaskSuccess", "states:SendTaskFailure"}
+	ExecutionActions    = []string{"states:DescribeExecution", "states:GetExecutionHistory"}
 	SecretActions       = []string{"secretsmanager:GetSecretValue"}
 	// What st2kv reads in rules need (internal/awskv Get and List). No
 	// kms:Decrypt: the AWS managed key aws/ssm already lets every principal
@@ -64,10 +66,13 @@ func (m *Medic) addFunction(f FunctionSpec) {
 		Architecture: awslambda.Architecture_ARM_64(),
 		MemorySize:   jsii.Number(f.MemoryMB),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(f.TimeoutSecs)),
-		Tracing:      awslambda.Tracing_ACTIVE,
-		Role:         role,
-		LogGroup:     logs,
-		Environment:  m.environment(f),
+		// Reserved concurrency: a storm is throttled here (async events wait
+		// and retry for up to MaxEventAge) instead of starving the account.
+		ReservedConcurrentExecutions: jsii.Number(f.ReservedConcurrency),
+		Tracing:                      awslambda.Tracing_ACTIVE,
+		Role:                         role,
+		LogGroup:                     logs,
+		Environment:                  m.environment(f),
 	}
 	if f.invokedAsync() {
 		// EventBridge, SNS, Scheduler and self-dispatched jobs invoke

@@ -27,12 +27,23 @@ const (
 		"(ssm:GetCommandInvocation, ssm:ListCommandInvocations) and ssm:CancelCommand (a command is no IAM resource)."
 	reasonExecutions = "Executions get their names at run time; the wildcard covers only executions of this stack's own " +
 		"state machines."
-	reasonInstances = "Target instances come from each alert at run time. SendCommand is also limited to the listed SSM " +
-		"documents and, when healableTagKey is set, to instances carrying that tag (ssm:resourceTag condition)."
+	reasonInstances = "Target instances come from each alert at run time. Every statement on instance/* carries the " +
+		"healable tag condition (ssm:resourceTag for SendCommand, aws:ResourceTag for EC2), and SendCommand is also " +
+		"limited to the listed SSM documents."
 	reasonDatastore = "The datastore (st2kv) is every parameter below one path, kvPrefix, whose keys rules name at run " +
 		"time; the wildcard covers that path only, and only reads (GetParameter, GetParametersByPath)."
-	reasonGroups = "Auto Scaling groups come from each alert at run time; when healableTagKey is set, only groups " +
-		"carrying that tag (aws:ResourceTag condition)."
+	reasonGroups = "Auto Scaling groups come from each alert at run time; the statement carries the healable tag " +
+		"condition (autoscaling:ResourceTag), so only groups with that tag."
+	reasonKMS = "EBS volumes may use any customer managed key of the account; the grant is only through EC2 " +
+		"(kms:ViaService ec2.<region>) and, for CreateGrant, only for an AWS resource (kms:GrantIsForAWSResource). " +
+		"Without it, starting an instance with such volumes fails and leaves it stopped."
+	reasonErrorLogging = "State machines log at level ERROR without execution data by default: inputs and outputs carry " +
+		"request headers, datastore values and command output. Context logExecutionData=true logs ALL with data."
+	// UnsafeFinding is the error every role acting on untagged targets
+	// gets with medicUnsafeAllInstances; cdk-nag's IAM5 on instance/*
+	// stays unsuppressed too, so the nag report shows an error.
+	UnsafeFinding = "medicUnsafeAllInstances: this workflow may act on EVERY instance or Auto Scaling group in the account " +
+		"(no healable tag condition). Deploying needs --ignore-errors; set healableTagKey/healableTagValue instead."
 )
 
 func suppress(scope constructs.IConstruct, id, reason string, appliesTo ...any) {
@@ -68,20 +79,30 @@ func (m *Medic) addNagSuppressions() {
 	}
 	instances := regexFinding(`^Resource::arn:.+:ec2:.+:instance/\*$`)
 	groups := regexFinding(`^Resource::arn:.+:autoscaling:.+:autoScalingGroup:\*:autoScalingGroupName/\*$`)
+	keys := regexFinding(`^Resource::arn:.+:kms:.+:key/\*$`)
+	tagged := m.plan.Config.HealableTagKey != ""
 	for _, w := range m.plan.Workflows {
 		role := m.StateMachines[w.Name].Role()
 		suppress(role, "AwsSolutions-IAM5", reasonSFNGlobal, "Resource::*")
+		if !m.plan.Config.LogExecutionData {
+			suppress(m.StateMachines[w.Name], "AwsSolutions-SF1", reasonErrorLogging)
+		}
+		if w.Access.EncryptedVolumes {
+			suppress(role, "AwsSolutions-IAM5", reasonKMS, keys)
+		}
+		if len(w.Access.InstanceActions)+len(w.Access.GroupActions) == 0 {
+			continue
+		}
+		if !tagged {
+			// No suppression may claim a tag the template does not enforce.
+			awscdk.Annotations_Of(role).AddError(jsii.String(UnsafeFinding))
+			continue
+		}
 		if len(w.Access.InstanceActions) > 0 {
 			suppress(role, "AwsSolutions-IAM5", reasonInstances, instances)
 		}
 		if len(w.Access.GroupActions) > 0 {
 			suppress(role, "AwsSolutions-IAM5", reasonGroups, groups)
-		}
-		if len(w.Access.InstanceActions)+len(w.Access.GroupActions) > 0 {
-			if m.plan.Config.HealableTagKey == "" {
-				awscdk.Annotations_Of(role).AddWarningV2(jsii.String("medic:untagged-targets"), jsii.String(
-					w.Name+" may act on every instance or group in the account: set context healableTagKey/healableTagValue"))
-			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/medic-sre/medic/infra/workflows"
@@ -26,6 +27,36 @@ type Plan struct {
 type PlannedWorkflow struct {
 	workflows.Workflow
 	Access Access
+	// Timeout is the execution's TimeoutSeconds: the file's own, else
+	// ExecutionTimeouts'. Every machine has one, so nothing runs for the
+	// year a Standard execution otherwise may.
+	Timeout int
+}
+
+// ExecutionTimeouts bound every execution of the shipped workflows, in
+// seconds. They live here rather than in the files because the local
+// interpreter's virtual clock would fire a machine-wide timeout after a
+// moment of real time; a file that sets TimeoutSeconds itself wins.
+// Sizes (docs/deploy.md): the longest legitimate run plus a margin.
+var ExecutionTimeouts = map[string]int{
+	"ask-approval":                90000, // core.ask waits up to a day for an answer
+	"autoscaling-adjust-capacity": 3600,
+	"diagnose-remediate-verify":   21600, // three commands per attempt, attempts retried
+	"ec2-reboot-instance":         3600,
+	"ec2-recover-instance":        3600, // stop and start, each waited for
+	"http-request":                900,  // the http function caps a request at 300 s
+	"notify":                      300,
+	"run-command":                 10800, // delivery and execution up to an hour each, plus polling
+}
+
+// DeployedDefinition is the definition as the stack deploys it: the file,
+// with the execution timeout added when the file has none.
+func (w PlannedWorkflow) DeployedDefinition() string {
+	if w.Workflow.TimeoutSeconds != 0 {
+		return w.Definition
+	}
+	body := strings.TrimLeft(w.Definition, " \t\r\n")
+	return "{\n  \"TimeoutSeconds\": " + strconv.Itoa(w.Timeout) + "," + body[1:]
 }
 
 // Placeholders that are neither a function nor a state machine.
@@ -72,7 +103,14 @@ func NewPlan(assetRoot string, cfg Config) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.Workflows = append(p.Workflows, PlannedWorkflow{Workflow: w, Access: access})
+		timeout := w.TimeoutSeconds
+		if timeout == 0 {
+			timeout = ExecutionTimeouts[w.Name]
+		}
+		if timeout == 0 {
+			return nil, fmt.Errorf("%s: no execution timeout: set TimeoutSeconds in the file or add %q to ExecutionTimeouts (infra/stack/plan.go); without one a Standard execution may run for a year", w.File, w.Name)
+		}
+		p.Workflows = append(p.Workflows, PlannedWorkflow{Workflow: w, Access: access, Timeout: timeout})
 	}
 	return p, nil
 }

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -59,36 +60,69 @@ var allFunctions = []string{"ingest", "chatops", "notify", "http"}
 
 func TestPlanNamesWhatIsMissing(t *testing.T) {
 	root := fixture(t, "ingest", "notify") // ask-approval calls ${ApprovalFunctionArn}
-	_, err := NewPlan(root, Defaults())
+	_, err := NewPlan(root, testConfig())
 	if err == nil || !strings.Contains(err.Error(), "ask-approval.asl.json uses ${ApprovalFunctionArn}, but function chatops is not deployed") ||
 		!strings.Contains(err.Error(), "make build") {
 		t.Errorf("without chatops: err = %v", err)
 	}
 	withoutMachines(t, root, "ask-approval")
-	if _, err = NewPlan(root, Defaults()); err == nil || !strings.Contains(err.Error(), "http-request.asl.json uses ${HttpFunctionArn}, but function http is not deployed") {
+	if _, err = NewPlan(root, testConfig()); err == nil || !strings.Contains(err.Error(), "http-request.asl.json uses ${HttpFunctionArn}, but function http is not deployed") {
 		t.Errorf("without http: err = %v", err)
 	}
 	root = fixture(t, "ingest") // the workflows call ${NotifyFunctionArn}
 	withoutMachines(t, root, "ask-approval", "http-request")
-	if _, err = NewPlan(root, Defaults()); err == nil || !strings.Contains(err.Error(), "${NotifyFunctionArn}, but function notify is not deployed") {
+	if _, err = NewPlan(root, testConfig()); err == nil || !strings.Contains(err.Error(), "${NotifyFunctionArn}, but function notify is not deployed") {
 		t.Errorf("without notify: err = %v", err)
 	}
 	root = fixture(t, allFunctions...)
 	writeFile(t, filepath.Join(root, "statemachines", "odd.asl.json"),
 		`{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:s3:deleteBucket","Parameters":{"Bucket":"${TableName}"},"End":true}}}`)
-	if _, err = NewPlan(root, Defaults()); err == nil || !strings.Contains(err.Error(), "odd.asl.json: state A: no IAM rule for s3:DeleteBucket") {
+	if _, err = NewPlan(root, testConfig()); err == nil || !strings.Contains(err.Error(), "odd.asl.json: state A: no IAM rule for s3:DeleteBucket") {
 		t.Errorf("unknown integration: err = %v", err)
 	}
 	writeFile(t, filepath.Join(root, "statemachines", "odd.asl.json"),
 		`{"StartAt":"A","States":{"A":{"Type":"Pass","Result":"${Nope}","End":true}}}`)
-	if _, err = NewPlan(root, Defaults()); err == nil || !strings.Contains(err.Error(), "odd.asl.json uses ${Nope}, which the stack does not define") {
+	if _, err = NewPlan(root, testConfig()); err == nil || !strings.Contains(err.Error(), "odd.asl.json uses ${Nope}, which the stack does not define") {
 		t.Errorf("unknown placeholder: err = %v", err)
+	}
+}
+
+// Finding 5: a definition without an execution timeout fails synth; the
+// file's own TimeoutSeconds wins over ExecutionTimeouts, and the deployed
+// definition carries the timeout either way.
+func TestPlanGivesEveryExecutionATimeout(t *testing.T) {
+	root := fixture(t, allFunctions...)
+	writeFile(t, filepath.Join(root, "statemachines", "odd.asl.json"), `{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`)
+	if _, err := NewPlan(root, testConfig()); err == nil || !strings.Contains(err.Error(), `odd.asl.json: no execution timeout: set TimeoutSeconds in the file or add "odd" to ExecutionTimeouts`) {
+		t.Errorf("no timeout: err = %v", err)
+	}
+	writeFile(t, filepath.Join(root, "statemachines", "odd.asl.json"), `{"TimeoutSeconds": 0, "StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`)
+	if _, err := NewPlan(root, testConfig()); err == nil || !strings.Contains(err.Error(), "TimeoutSeconds: want a whole number of seconds from 1") {
+		t.Errorf("hostile timeout: err = %v", err)
+	}
+	writeFile(t, filepath.Join(root, "statemachines", "odd.asl.json"), ` {"TimeoutSeconds": 42, "StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`)
+	p, err := NewPlan(root, testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range p.Workflows {
+		var def map[string]any
+		if err := json.Unmarshal([]byte(w.DeployedDefinition()), &def); err != nil {
+			t.Fatalf("%s: deployed definition is not JSON: %v", w.Name, err)
+		}
+		want := float64(ExecutionTimeouts[w.Name])
+		if w.Name == "odd" {
+			want = 42
+		}
+		if def["TimeoutSeconds"] != want || w.Timeout != int(want) {
+			t.Errorf("%s: TimeoutSeconds %v (plan %d), want %v", w.Name, def["TimeoutSeconds"], w.Timeout, want)
+		}
 	}
 }
 
 func TestPlanLoadsEveryDefinition(t *testing.T) {
 	root := fixture(t, allFunctions...)
-	p, err := NewPlan(root, Defaults())
+	p, err := NewPlan(root, testConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +199,7 @@ func TestBuiltButIncompleteFunctionIsAnError(t *testing.T) {
 
 func TestPlanSchedulesEveryEnabledTimerRule(t *testing.T) {
 	root := fixture(t, allFunctions...)
-	p, err := NewPlan(root, Defaults())
+	p, err := NewPlan(root, testConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +207,7 @@ func TestPlanSchedulesEveryEnabledTimerRule(t *testing.T) {
 		t.Errorf("real packs: target %q, timers %+v; want ingest and none (packs/ has no timer rule)", p.ScheduleTarget, p.Timers)
 	}
 	addPack(t, root, "ingest", "timers", timerPack)
-	if p, err = NewPlan(root, Defaults()); err != nil {
+	if p, err = NewPlan(root, testConfig()); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]PlannedTimer{}
@@ -208,7 +242,7 @@ func TestPlanRefusesATimerSchedulerCannotRun(t *testing.T) {
 		"rules/half_past.yaml": "name: half_past\npack: timers\nenabled: true\ntrigger:\n  type: core.st2.CronTimer\n" +
 			"  parameters: {minute: 0, second: 30}\naction:\n  ref: core.notify\n  parameters: {message: x}\n",
 	})
-	_, err := NewPlan(root, Defaults())
+	_, err := NewPlan(root, testConfig())
 	for _, want := range []string{"half_past.yaml", "timer in rule timers.half_past", "trigger.parameters.second", "cannot run on EventBridge Scheduler"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v, want it to contain %q", err, want)
@@ -219,7 +253,7 @@ func TestPlanRefusesATimerSchedulerCannotRun(t *testing.T) {
 		"rules/half_past.yaml": "name: half_past\npack: timers\nenabled: false\ntrigger:\n  type: core.st2.CronTimer\n" +
 			"  parameters: {minute: 0, second: 30}\naction:\n  ref: core.notify\n  parameters: {message: x}\n",
 	})
-	if _, err := NewPlan(root, Defaults()); err != nil {
+	if _, err := NewPlan(root, testConfig()); err != nil {
 		t.Errorf("disabled timer: %v", err)
 	}
 }
@@ -230,7 +264,7 @@ func TestPlanRefusesBrokenPacks(t *testing.T) {
 		"pack.yaml":        timerPack["pack.yaml"],
 		"rules/wrong.yaml": "name: wrong\npack: timers\ntrigger:\n  type: no.such.trigger\naction:\n  ref: core.notify\n",
 	})
-	_, err := NewPlan(root, Defaults())
+	_, err := NewPlan(root, testConfig())
 	if err == nil || !strings.Contains(err.Error(), "function ingest: packs beside bootstrap do not load") || !strings.Contains(err.Error(), "wrong.yaml") {
 		t.Errorf("err = %v", err)
 	}

@@ -25,15 +25,13 @@ var AlarmStates = []string{"ALARM", "OK"}
 // has retries and the dead-letter queue on its side as well as Lambda's.
 func (m *Medic) addAlarmSources() {
 	rule := awsevents.NewRule(m.Stack, jsii.String("AlarmStateChanges"), &awsevents.RuleProps{
-		Description: jsii.String("CloudWatch alarm state changes to Medic (except Medic's own alarms)"),
+		Description: jsii.String("CloudWatch alarm state changes to Medic (only the alarms context alarmNamePrefixes names)"),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings("aws.cloudwatch"),
 			DetailType: jsii.Strings(AlarmDetailType),
 			Detail: &map[string]any{
-				"state": map[string]any{"value": jsii.Strings(AlarmStates...)},
-				// Medic's own alarms go to people; feeding them back in
-				// could loop when Medic itself is what's failing.
-				"alarmName": awsevents.Match_AnythingButPrefix(jsii.String(*m.StackName() + "-")),
+				"state":     map[string]any{"value": jsii.Strings(AlarmStates...)},
+				"alarmName": m.alarmNameFilter(),
 			},
 		},
 	})
@@ -51,6 +49,24 @@ func (m *Medic) addAlarmSources() {
 			DeadLetterQueue: m.DeadLetters,
 		}))
 	}
+}
+
+// alarmNameFilter takes only the alarms the deployer opted in by name
+// prefix, so the region's other alarms never invoke ingest or write the
+// table. "*" takes every alarm except Medic's own (they go to people;
+// feeding them back in could loop when Medic itself is failing) and Auto
+// Scaling's target-tracking alarms. Config.Validate keeps both out of any
+// listed prefix.
+func (m *Medic) alarmNameFilter() *[]*string {
+	prefixes := m.plan.Config.AlarmNamePrefixes
+	if len(prefixes) == 1 && prefixes[0] == AllAlarms {
+		return awsevents.Match_AnythingButPrefix(jsii.String(*m.StackName()+"-"), jsii.String(TargetTrackingPrefix))
+	}
+	var any []any
+	for _, p := range prefixes {
+		any = append(any, awsevents.Match_Prefix(jsii.String(p)))
+	}
+	return awsevents.Match_AnyOf(any...)
 }
 
 // addExecutionStatusSource sends the end of every execution of Medic's own

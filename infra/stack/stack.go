@@ -59,6 +59,12 @@ type Medic struct {
 // New checks the plan, then builds the stack. Nothing is created when the
 // plan is wrong (missing binary, unknown placeholder, ungranted Task).
 func New(scope constructs.Construct, id string, props Props) (*Medic, error) {
+	if err := props.Config.Validate(); err != nil {
+		return nil, err
+	}
+	if id != props.Config.StackName {
+		return nil, fmt.Errorf("stack id %q differs from context stackName %q: fixed names and filters use stackName", id, props.Config.StackName)
+	}
 	plan, err := NewPlan(props.AssetRoot, props.Config)
 	if err != nil {
 		return nil, err
@@ -128,12 +134,19 @@ func (m *Medic) addStorage() {
 	awscdk.NewCfnOutput(m.Stack, jsii.String("DeadLettersUrl"), &awscdk.CfnOutputProps{
 		Value: m.DeadLetters.QueueUrl(), Description: jsii.String("Alerts and invocations Medic could not process"),
 	})
+	// No SecretName: CloudFormation generates a unique one, so a secret
+	// retained by an earlier `cdk destroy` never blocks the next deploy,
+	// and two stacks in one account never collide. The outputs name them.
 	for _, key := range slackSecretKeys {
-		m.SlackSecrets[key] = awssecretsmanager.NewSecret(m.Stack, jsii.String("Slack-"+key), &awssecretsmanager.SecretProps{
-			SecretName:           jsii.String(m.slackSecretName(key)),
-			Description:          jsii.String("Medic Slack " + key + ": replace the generated placeholder with put-secret-value"),
+		secret := awssecretsmanager.NewSecret(m.Stack, jsii.String("Slack-"+key), &awssecretsmanager.SecretProps{
+			Description:          jsii.String(*m.StackName() + " Slack " + key + ": replace the generated placeholder with put-secret-value"),
 			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{ExcludePunctuation: jsii.Bool(true)},
 			RemovalPolicy:        m.removal(),
+		})
+		m.SlackSecrets[key] = secret
+		awscdk.NewCfnOutput(m.Stack, jsii.String(slackSecretOutput[key]), &awscdk.CfnOutputProps{
+			Value:       secret.SecretArn(),
+			Description: jsii.String("aws secretsmanager put-secret-value --secret-id <this> for the Slack " + key),
 		})
 	}
 }
@@ -141,7 +154,8 @@ func (m *Medic) addStorage() {
 // slackSecretKeys name the two Slack secrets, in a fixed order.
 var slackSecretKeys = []string{"bot-token", "signing-secret"}
 
-func (m *Medic) slackSecretName(key string) string { return *m.StackName() + "/slack/" + key }
+// slackSecretOutput names the stack output carrying each secret's ARN.
+var slackSecretOutput = map[string]string{"bot-token": "SlackBotTokenSecretArn", "signing-secret": "SlackSigningSecretArn"}
 
 // addTopics: the topic alarm actions publish to (read by ingest) and the
 // one Medic's own alarms notify (read by people, never by ingest, so a
@@ -151,21 +165,59 @@ func (m *Medic) addTopics() {
 		DisplayName: jsii.String("Medic alarm intake"),
 		EnforceSSL:  jsii.Bool(true),
 	})
-	m.AlarmTopic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("CloudWatchAlarmsPublish"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("sns:Publish"),
-		Resources:  &[]*string{m.AlarmTopic.TopicArn()},
-		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": m.Account()}},
-	}))
+	m.onlyAlarmsPublish(m.AlarmTopic, m.alarmArns(m.plan.Config.AlarmNamePrefixes))
 	m.OpsTopic = awssns.NewTopic(m.Stack, jsii.String("OpsTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String("Medic health"),
 		EnforceSSL:  jsii.Bool(true),
 	})
+	// Medic's own alarms (named <stack>-…) notify the ops topic.
+	m.onlyAlarmsPublish(m.OpsTopic, m.alarmArns([]string{*m.StackName() + "-"}))
 	awscdk.NewCfnOutput(m.Stack, jsii.String("AlarmTopicArn"), &awscdk.CfnOutputProps{
 		Value:       m.AlarmTopic.TopicArn(),
 		Description: jsii.String("Add this topic to a CloudWatch alarm's actions to send it to Medic"),
 	})
+}
+
+// onlyAlarmsPublish lets CloudWatch publish to topic for the given alarms
+// of this account, and denies sns:Publish to everyone else: an IAM
+// principal of the account with sns:Publish in its own policy could
+// otherwise post forged alarms. (The deny has no aws:SourceArn to match
+// for a direct Publish, so ArnNotLike holds and it applies.)
+func (m *Medic) onlyAlarmsPublish(topic awssns.Topic, alarms []*string) {
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{topic.TopicArn()},
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": m.Account()},
+			"ArnLike":      map[string]any{"aws:SourceArn": alarms},
+		},
+	}))
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyThoseAlarmsPublish"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{topic.TopicArn()},
+		Conditions: &map[string]any{"ArnNotLike": map[string]any{"aws:SourceArn": alarms}},
+	}))
+}
+
+// alarmArns are the ARN patterns of this account's alarms whose names
+// start with one of prefixes ("*": every alarm).
+func (m *Medic) alarmArns(prefixes []string) []*string {
+	var out []*string
+	for _, p := range prefixes {
+		if p == AllAlarms {
+			p = ""
+		}
+		out = append(out, m.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
+			ResourceName: jsii.String(p + "*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		}))
+	}
+	return out
 }
 
 // stateMachineArn is built from the fixed name rather than referenced, so

@@ -23,8 +23,9 @@ import (
 
 // fullConfig turns on everything optional.
 func fullConfig() Config {
-	c := Defaults()
-	c.HealableTagKey, c.HealableTagValue = "medic:healable", "true"
+	c := testConfig()
+	c.AlarmNamePrefixes = []string{"heal-", "ops/"}
+	c.SSMDocuments = []string{"AWS-RunShellScript", "Medic-FreeDisk"}
 	c.OpsEmail = "ops@example.com"
 	c.LogRetentionDays = 14
 	c.KVPrefix = "/ops/medic-kv"
@@ -230,20 +231,25 @@ func TestStateMachinesFromEveryDefinition(t *testing.T) {
 			t.Errorf("%s: TracingConfiguration = %s", w.Name, got)
 		}
 		logs := s.logicalID(t, "AWS::Logs::LogGroup", pascal(w.Name)+"StateMachineLogs")
-		wantLogging := `{"Destinations":[{"CloudWatchLogsLogGroup":{"LogGroupArn":{"Fn::GetAtt":["` + logs + `","Arn"]}}}],"IncludeExecutionData":true,"Level":"ALL"}`
+		wantLogging := `{"Destinations":[{"CloudWatchLogsLogGroup":{"LogGroupArn":{"Fn::GetAtt":["` + logs + `","Arn"]}}}],"IncludeExecutionData":false,"Level":"ERROR"}`
 		if got := render(p["LoggingConfiguration"]); got != wantLogging {
 			t.Errorf("%s: LoggingConfiguration = %s\nwant %s", w.Name, got, wantLogging)
 		}
 		if got := s.props(logs)["LogGroupName"]; got != "/aws/vendedlogs/states/Medic-"+w.Name {
 			t.Errorf("%s: log group %v", w.Name, got)
 		}
-		// Inlined as is, so the definition in the template is the file.
-		var inTemplate, inFile any
+		// Inlined as is, so the definition in the template is the file,
+		// plus the execution timeout.
+		var inTemplate, inFile map[string]any
 		def, _ := p["DefinitionString"].(string)
 		if err := json.Unmarshal([]byte(def), &inTemplate); err != nil {
 			t.Fatalf("%s: DefinitionString is not inlined JSON: %v", w.Name, err)
 		}
 		json.Unmarshal([]byte(w.Definition), &inFile)
+		if inTemplate["TimeoutSeconds"] != float64(ExecutionTimeouts[w.Name]) {
+			t.Errorf("%s: TimeoutSeconds %v, want %d", w.Name, inTemplate["TimeoutSeconds"], ExecutionTimeouts[w.Name])
+		}
+		delete(inTemplate, "TimeoutSeconds")
 		if !reflect.DeepEqual(inTemplate, inFile) {
 			t.Errorf("%s: DefinitionString differs from %s", w.Name, w.File)
 		}
@@ -299,7 +305,7 @@ func TestStateMachineRolesGrantOnlyWhatTheDefinitionUses(t *testing.T) {
 	groups := partition + "autoscaling:" + regionAcc + "autoScalingGroup:*:autoScalingGroupName/*"
 	conditions := map[string]string{
 		instances: `{"StringEquals":{"%s/medic:healable":"true"}}`,
-		groups:    `{"StringEquals":{"aws:ResourceTag/medic:healable":"true"}}`,
+		groups:    `{"StringEquals":{"autoscaling:ResourceTag/medic:healable":"true"}}`,
 	}
 	// The walking skeleton's workflow, exactly.
 	want := map[string][]string{"diagnose-remediate-verify": {
@@ -348,6 +354,8 @@ func TestStateMachineRolesGrantOnlyWhatTheDefinitionUses(t *testing.T) {
 				ok = sdkAccess[action] == onAnyResource
 			case action == "ssm:SendCommand":
 				ok = resource == document || resource == instances
+			case action == "kms:CreateGrant" || action == "kms:Decrypt":
+				ok = resource == partition+"kms:"+regionAcc+"key/*" && contains(definitionActions(t, w.Definition), "ec2:StartInstances")
 			default:
 				ok = resource == instances || resource == groups
 			}
@@ -433,7 +441,7 @@ func TestAlarmIntakeIsAsynchronousWithDeadLetters(t *testing.T) {
 				"source": []any{"aws.cloudwatch"}, "detail-type": []any{"CloudWatch Alarm State Change"},
 				"detail": map[string]any{
 					"state":     map[string]any{"value": []any{"ALARM", "OK"}},
-					"alarmName": []any{map[string]any{"anything-but": map[string]any{"prefix": "Medic-"}}},
+					"alarmName": []any{map[string]any{"prefix": "heal-"}, map[string]any{"prefix": "ops/"}},
 				},
 			},
 			"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
@@ -502,17 +510,39 @@ func TestTopicsAreSSLOnlyAndAlarmsMayPublish(t *testing.T) {
 			})
 		})
 	}
-	check(t, "CloudWatch may publish alarms from this account", func() {
-		s.tpl.HasResourceProperties(jsii.String("AWS::SNS::TopicPolicy"), map[string]any{
-			"PolicyDocument": assertions.Match_ObjectLike(&map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
-				assertions.Match_ObjectLike(&map[string]any{
-					"Effect": "Allow", "Action": "sns:Publish",
-					"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
-					"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": map[string]any{"Ref": "AWS::AccountId"}}},
-				}),
-			})}),
-		})
-	})
+	alarms := func(prefixes ...string) []any {
+		var out []any
+		for _, p := range prefixes {
+			out = append(out, partition+"cloudwatch:"+regionAcc+"alarm:"+p+"*")
+		}
+		return out
+	}
+	// Finding 7 (the alarm topic takes only the opted-in alarms of this
+	// account, and no IAM principal may publish) and finding 2 (Medic's
+	// own alarms may publish to the ops topic).
+	for topic, want := range map[string][]any{"AlarmTopic": alarms("heal-", "ops/"), "OpsTopic": alarms("Medic-")} {
+		policy := s.topicPolicy(t, topic)
+		var allow, deny bool
+		for _, raw := range policy["Statement"].([]any) {
+			st := raw.(map[string]any)
+			if st["Action"] != "sns:Publish" {
+				continue
+			}
+			cond := st["Condition"].(map[string]any)
+			switch st["Effect"] {
+			case "Allow":
+				allow = render(st["Principal"]) == `{"Service":"cloudwatch.amazonaws.com"}` &&
+					render(cond["StringEquals"]) == `{"aws:SourceAccount":{"Ref":"AWS::AccountId"}}` &&
+					reflect.DeepEqual(strs(cond["ArnLike"].(map[string]any)["aws:SourceArn"]), strs(want))
+			case "Deny":
+				deny = render(st["Principal"]) == `{"AWS":"*"}` &&
+					reflect.DeepEqual(strs(cond["ArnNotLike"].(map[string]any)["aws:SourceArn"]), strs(want))
+			}
+		}
+		if !allow || !deny {
+			t.Errorf("%s: CloudWatch publish for %v allowed %v, everyone else denied %v:\n%s", topic, want, allow, deny, render(policy))
+		}
+	}
 	for _, out := range []string{"AlarmTopicArn", "AlertStateTableName", "DeadLettersUrl"} {
 		check(t, out+" output", func() { s.tpl.HasOutput(jsii.String(out), map[string]any{}) })
 	}
@@ -550,10 +580,18 @@ func TestSlackURLAndSecrets(t *testing.T) {
 			s.tpl.HasResource(jsii.String("AWS::SecretsManager::Secret"), map[string]any{
 				"DeletionPolicy": "Retain",
 				"Properties": assertions.Match_ObjectLike(&map[string]any{
-					"Name": "Medic/slack/" + key, "GenerateSecretString": map[string]any{"ExcludePunctuation": true},
+					"GenerateSecretString": map[string]any{"ExcludePunctuation": true},
 				}),
 			})
+			s.tpl.HasOutput(jsii.String(slackSecretOutput[key]), map[string]any{})
 		})
+	}
+	// Finding 9: a fixed name plus Retain made the next deploy after a
+	// destroy fail (the name was taken). CloudFormation names them now.
+	for id, r := range s.resources("AWS::SecretsManager::Secret") {
+		if name, fixed := r["Properties"].(map[string]any)["Name"]; fixed {
+			t.Errorf("secret %s has the fixed name %v", id, name)
+		}
 	}
 }
 
@@ -626,23 +664,12 @@ func TestAlarmsAndDashboardWatchMedic(t *testing.T) {
 func TestDefaultsWithoutChatopsAndPackChanges(t *testing.T) {
 	root := fixture(t, "ingest", "notify")
 	withoutMachines(t, root, "ask-approval", "http-request") // they need chatops and http
-	s := synth(t, root, Defaults())
+	s := synth(t, root, testConfig())
 	check(t, "no chatops, no URL", func() {
 		s.tpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(2))
 		s.tpl.ResourceCountIs(jsii.String("AWS::Lambda::Url"), jsii.Number(0))
 		s.tpl.ResourceCountIs(jsii.String("AWS::SNS::Subscription"), jsii.Number(1)) // ingest only; no ops email
 	})
-	check(t, "untagged targets are flagged", func() {
-		assertions.Annotations_FromStack(s.medic.Stack).HasWarning(jsii.String("*"),
-			assertions.Match_StringLikeRegexp(jsii.String("may act on every instance or group in the account")))
-	})
-	drv := s.props(s.logicalID(t, "AWS::StepFunctions::StateMachine", "DiagnoseRemediateVerifyStateMachine"))
-	role := strings.TrimSuffix(strings.TrimPrefix(render(drv["RoleArn"]), "{"), ".Arn}")
-	for _, st := range s.statements(role) {
-		if st.Condition != "" {
-			t.Errorf("untagged config still conditions %v: %s", st.Actions, st.Condition)
-		}
-	}
 	for id, lg := range s.resources("AWS::Logs::LogGroup") {
 		if got := lg["Properties"].(map[string]any)["RetentionInDays"]; got != float64(30) {
 			t.Errorf("%s retention = %v, want the default 30", id, got)
@@ -661,7 +688,7 @@ func TestDefaultsWithoutChatopsAndPackChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, pack, string(data)+"\n# changed\n")
-	cfg := Defaults()
+	cfg := testConfig()
 	cfg.RetainData = false
 	changed := synth(t, root, cfg)
 	if codeKey(s, "IngestFunction") == codeKey(changed, "IngestFunction") {
@@ -681,7 +708,7 @@ func TestNagCatchesAViolation(t *testing.T) {
 	root := fixture(t, "ingest", "notify")
 	withoutMachines(t, root, "ask-approval", "http-request")
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
-	m, err := New(app, "Medic", Props{AssetRoot: root, Config: Defaults()})
+	m, err := New(app, "Medic", Props{AssetRoot: root, Config: testConfig()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // addStateMachine deploys one definition as a Standard state machine,
-// inlined (so tests can read its states), with full logging and X-Ray.
+// inlined (so tests can read its states), with logging and X-Ray.
 func (m *Medic) addStateMachine(w PlannedWorkflow) {
 	id := pascal(w.Name) + "StateMachine"
 	logs := awslogs.NewLogGroup(m.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
@@ -27,17 +27,47 @@ func (m *Medic) addStateMachine(w PlannedWorkflow) {
 	sm := awsstepfunctions.NewStateMachine(m.Stack, jsii.String(id), &awsstepfunctions.StateMachineProps{
 		StateMachineName:        jsii.String(m.name(w.Name)),
 		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
-		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(w.Definition)),
+		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(w.DeployedDefinition())),
 		DefinitionSubstitutions: &subs,
-		Logs: &awsstepfunctions.LogOptions{
-			Destination: logs, Level: awsstepfunctions.LogLevel_ALL, IncludeExecutionData: jsii.Bool(true),
-		},
-		TracingEnabled: jsii.Bool(true),
+		Logs:                    m.stateMachineLogging(logs),
+		TracingEnabled:          jsii.Bool(true),
 	})
 	m.StateMachines[w.Name] = sm
+	if strings.Contains(w.Definition, `"CloudWatchOutputConfig"`) {
+		m.addCommandOutputLogs(w)
+	}
 	for _, st := range m.workflowStatements(w.Access) {
 		sm.AddToRolePolicy(st)
 	}
+}
+
+// addCommandOutputLogs creates the group a workflow's SSM commands write
+// their full output to (run-command names it /aws/ssm/<state machine
+// name>), so it has the stack's retention and goes with the stack. The SSM
+// agent writes with the instance profile's credentials (docs/deploy.md).
+func (m *Medic) addCommandOutputLogs(w PlannedWorkflow) {
+	group := awslogs.NewLogGroup(m.Stack, jsii.String(pascal(w.Name)+"CommandOutput"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(CommandOutputLogGroup(m.name(w.Name))),
+		Retention:     retentionDays[m.plan.Config.LogRetentionDays],
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	awscdk.NewCfnOutput(m.Stack, jsii.String(pascal(w.Name)+"CommandOutputLogGroup"), &awscdk.CfnOutputProps{
+		Value:       group.LogGroupName(),
+		Description: jsii.String("Full output of " + w.Name + "'s commands (streams <command id>/<instance id>/...)"),
+	})
+}
+
+// CommandOutputLogGroup is where run-command sends SSM output by default.
+func CommandOutputLogGroup(stateMachineName string) string { return "/aws/ssm/" + stateMachineName }
+
+// stateMachineLogging: errors only and no execution data by default, since
+// inputs and outputs carry request headers, datastore values and command
+// output; context logExecutionData opts in to every event with its data.
+func (m *Medic) stateMachineLogging(logs awslogs.ILogGroup) *awsstepfunctions.LogOptions {
+	if m.plan.Config.LogExecutionData {
+		return &awsstepfunctions.LogOptions{Destination: logs, Level: awsstepfunctions.LogLevel_ALL, IncludeExecutionData: jsii.Bool(true)}
+	}
+	return &awsstepfunctions.LogOptions{Destination: logs, Level: awsstepfunctions.LogLevel_ERROR, IncludeExecutionData: jsii.Bool(false)}
 }
 
 // substitution resolves a placeholder NewPlan has already checked.
@@ -83,10 +113,7 @@ func (m *Medic) workflowStatements(a Access) []awsiam.PolicyStatement {
 	if len(a.Documents) > 0 {
 		var docs []*string
 		for _, d := range a.Documents {
-			docs = append(docs, m.FormatArn(&awscdk.ArnComponents{
-				Service: jsii.String("ssm"), Account: jsii.String(""), Resource: jsii.String("document"),
-				ResourceName: jsii.String(d), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
-			}))
+			docs = append(docs, m.documentArn(d))
 		}
 		add([]string{"ssm:SendCommand"}, docs, nil)
 	}
@@ -106,10 +133,55 @@ func (m *Medic) workflowStatements(a Access) []awsiam.PolicyStatement {
 			ResourceName: jsii.String("*:autoScalingGroupName/*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
 		})}, m.tagCondition("autoscaling"))
 	}
+	if a.EncryptedVolumes {
+		// Starting an instance whose EBS volumes use a customer managed key
+		// needs a grant for EC2; without it the start fails and the
+		// instance stays stopped. Only through EC2, only for AWS resources.
+		keys := []*string{m.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("kms"), Resource: jsii.String("key"), ResourceName: jsii.String("*"),
+			ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+		})}
+		viaEC2 := map[string]any{"kms:ViaService": "ec2." + *m.Region() + ".amazonaws.com"}
+		add(KMSGrantActions, keys, map[string]any{"StringEquals": viaEC2, "Bool": map[string]any{"kms:GrantIsForAWSResource": "true"}})
+		add(KMSDecryptActions, keys, map[string]any{"StringEquals": viaEC2})
+	}
 	if len(a.GlobalActions) > 0 {
 		add(a.GlobalActions, []*string{jsii.String("*")}, nil)
 	}
 	return out
+}
+
+// KMS actions a workflow that starts instances needs for encrypted EBS
+// volumes with customer managed keys.
+var (
+	KMSGrantActions   = []string{"kms:CreateGrant"}
+	KMSDecryptActions = []string{"kms:Decrypt"}
+)
+
+// documentArn: documents Amazon owns (names starting with AWS, Amazon or
+// AMZN, which no account may create) have no account in their ARN; every
+// other document is this account's own.
+func (m *Medic) documentArn(name string) *string {
+	components := &awscdk.ArnComponents{
+		Service: jsii.String("ssm"), Resource: jsii.String("document"),
+		ResourceName: jsii.String(name), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	}
+	if AmazonOwnedDocument(name) {
+		components.Account = jsii.String("")
+	}
+	return m.FormatArn(components)
+}
+
+// AmazonOwnedDocument tells whether an SSM document name is reserved for
+// Amazon's documents.
+func AmazonOwnedDocument(name string) bool {
+	lower := strings.ToLower(name)
+	for _, p := range []string{"aws", "amazon", "amzn"} {
+		if strings.HasPrefix(lower, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Medic) instanceArns() *string {
@@ -119,16 +191,25 @@ func (m *Medic) instanceArns() *string {
 	})
 }
 
-// tagCondition limits instance actions to healable instances. SSM spells
-// the key ssm:resourceTag; EC2 and Auto Scaling use aws:ResourceTag.
+// tagCondition limits instance and group actions to healable targets.
+// Each service spells the key its own way: ssm:resourceTag (SendCommand on
+// instances), aws:ResourceTag (EC2), autoscaling:ResourceTag. Only the
+// typed opt-out (medicUnsafeAllInstances) leaves them unconditioned.
 func (m *Medic) tagCondition(service string) map[string]any {
 	c := m.plan.Config
 	if c.HealableTagKey == "" {
 		return nil
 	}
-	key := "aws:ResourceTag/" + c.HealableTagKey
-	if service == "ssm" {
-		key = "ssm:resourceTag/" + c.HealableTagKey
+	return map[string]any{"StringEquals": map[string]any{TagConditionKey(service, c.HealableTagKey): c.HealableTagValue}}
+}
+
+// TagConditionKey is the condition key of a resource tag for service.
+func TagConditionKey(service, tagKey string) string {
+	switch service {
+	case "ssm":
+		return "ssm:resourceTag/" + tagKey
+	case "autoscaling":
+		return "autoscaling:ResourceTag/" + tagKey
 	}
-	return map[string]any{"StringEquals": map[string]any{key: c.HealableTagValue}}
+	return "aws:ResourceTag/" + tagKey
 }

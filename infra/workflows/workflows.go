@@ -26,6 +26,9 @@ type Workflow struct {
 	Definition   string   // the raw ASL, inlined into the template as is
 	Placeholders []string // ${Name} substitutions used, sorted, unique
 	Tasks        []Task   // every Task state, nested ones included, in document order
+	// TimeoutSeconds is the definition's top-level limit on an execution,
+	// 0 when absent (Step Functions then allows a Standard execution a year).
+	TimeoutSeconds int
 }
 
 // Task is what IAM needs to know about one Task state.
@@ -87,6 +90,13 @@ func Parse(file string, data []byte) (Workflow, error) {
 		return Workflow{}, fmt.Errorf("%s: not JSON: %w", file, err)
 	}
 	w := Workflow{Name: name, File: file, Definition: string(data), Placeholders: placeholders(data)}
+	if raw, ok := doc["TimeoutSeconds"]; ok {
+		n, isNumber := raw.(float64)
+		if !isNumber || n < 1 || n > 99999999 || n != float64(int(n)) {
+			return Workflow{}, fmt.Errorf("%s: TimeoutSeconds: want a whole number of seconds from 1 to 99999999, got %v", file, raw)
+		}
+		w.TimeoutSeconds = int(n)
+	}
 	if err := w.walk(doc, ""); err != nil {
 		return Workflow{}, fmt.Errorf("%s: %w", file, err)
 	}

@@ -71,17 +71,21 @@ func TestParseNestedStatesAndParams(t *testing.T) {
 
 func TestParseErrorsNameFileAndField(t *testing.T) {
 	cases := map[string]struct{ file, def, want string }{
-		"not json":     {"a.asl.json", `{`, "a.asl.json: not JSON"},
-		"no StartAt":   {"a.asl.json", `{"States":{"A":{"Type":"Pass","End":true}}}`, "a.asl.json: StartAt"},
-		"no States":    {"a.asl.json", `{"StartAt":"A"}`, "a.asl.json: States"},
-		"no Type":      {"a.asl.json", `{"StartAt":"A","States":{"A":{}}}`, "state A: missing Type"},
-		"bad state":    {"a.asl.json", `{"StartAt":"A","States":{"A":3}}`, "state A: not an object"},
-		"no Resource":  {"a.asl.json", `{"StartAt":"A","States":{"A":{"Type":"Task","End":true}}}`, "state A: Task without a string Resource"},
-		"bad branch":   {"a.asl.json", `{"StartAt":"A","States":{"A":{"Type":"Parallel","Branches":[1],"End":true}}}`, "state A: Branches[0]"},
-		"no Branches":  {"a.asl.json", `{"StartAt":"A","States":{"A":{"Type":"Parallel","End":true}}}`, "Parallel without a Branches list"},
-		"no processor": {"a.asl.json", `{"StartAt":"A","States":{"A":{"Type":"Map","End":true}}}`, "Map without an ItemProcessor"},
-		"nested":       {"a.asl.json", `{"StartAt":"A","States":{"A":{"Type":"Map","Iterator":{"StartAt":"B","States":{"B":{"Type":"Task"}}},"End":true}}}`, "state A/ItemProcessor/B: Task without"},
-		"bad name":     {"dir/bad name.asl.json", `{}`, `workflow name "bad name"`},
+		"not json":         {"a.asl.json", `{`, "a.asl.json: not JSON"},
+		"no StartAt":       {"a.asl.json", `{"States":{"A":{"Type":"Pass","End":true}}}`, "a.asl.json: StartAt"},
+		"no States":        {"a.asl.json", `{"StartAt":"A"}`, "a.asl.json: States"},
+		"no Type":          {"a.asl.json", `{"StartAt":"A","States":{"A":{}}}`, "state A: missing Type"},
+		"bad state":        {"a.asl.json", `{"StartAt":"A","States":{"A":3}}`, "state A: not an object"},
+		"no Resource":      {"a.asl.json", `{"StartAt":"A","States":{"A":{"Type":"Task","End":true}}}`, "state A: Task without a string Resource"},
+		"bad branch":       {"a.asl.json", `{"StartAt":"A","States":{"A":{"Type":"Parallel","Branches":[1],"End":true}}}`, "state A: Branches[0]"},
+		"no Branches":      {"a.asl.json", `{"StartAt":"A","States":{"A":{"Type":"Parallel","End":true}}}`, "Parallel without a Branches list"},
+		"no processor":     {"a.asl.json", `{"StartAt":"A","States":{"A":{"Type":"Map","End":true}}}`, "Map without an ItemProcessor"},
+		"nested":           {"a.asl.json", `{"StartAt":"A","States":{"A":{"Type":"Map","Iterator":{"StartAt":"B","States":{"B":{"Type":"Task"}}},"End":true}}}`, "state A/ItemProcessor/B: Task without"},
+		"bad name":         {"dir/bad name.asl.json", `{}`, `workflow name "bad name"`},
+		"zero timeout":     {"a.asl.json", `{"TimeoutSeconds":0,"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`, "TimeoutSeconds: want a whole number"},
+		"string timeout":   {"a.asl.json", `{"TimeoutSeconds":"3600","StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`, "TimeoutSeconds: want a whole number"},
+		"fraction timeout": {"a.asl.json", `{"TimeoutSeconds":1.5,"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`, "TimeoutSeconds: want a whole number"},
+		"huge timeout":     {"a.asl.json", `{"TimeoutSeconds":1e300,"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`, "TimeoutSeconds: want a whole number"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -93,6 +97,16 @@ func TestParseErrorsNameFileAndField(t *testing.T) {
 				t.Errorf("err %q does not name the file", err)
 			}
 		})
+	}
+}
+
+func TestParseReadsTheExecutionTimeout(t *testing.T) {
+	w, err := Parse("a.asl.json", []byte(`{"TimeoutSeconds":3600,"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`))
+	if err != nil || w.TimeoutSeconds != 3600 {
+		t.Fatalf("TimeoutSeconds = %d, %v", w.TimeoutSeconds, err)
+	}
+	if w, _ = Parse("a.asl.json", []byte(`{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`)); w.TimeoutSeconds != 0 {
+		t.Fatalf("absent TimeoutSeconds = %d, want 0", w.TimeoutSeconds)
 	}
 }
 

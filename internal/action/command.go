@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/medic-sre/medic/internal/pack"
@@ -37,9 +36,14 @@ var commandReserved = map[string]bool{
 	"output_s3_prefix": true, "cloudwatch_log_group": true, "sudo": true,
 }
 
-// commandPlan builds the run-command input: a complete SendCommand request
-// (the state machine passes it to ssm:sendCommand unchanged) plus polling
-// settings.
+// MaxCommandTimeout is the longest a command may run (and wait for its
+// agent): run-command clamps to it too, and its TimeoutSeconds allows two of
+// them plus polling.
+const MaxCommandTimeout = 3600
+
+// commandPlan builds the run-command input: the fields the state machine
+// builds its SendCommand request from (never a request it would pass on
+// whole), plus polling settings.
 func commandPlan(a *pack.Action, params map[string]any, s Settings) (Plan, error) {
 	body, err := commandBody(a, params)
 	if err != nil {
@@ -59,31 +63,29 @@ func commandPlan(a *pack.Action, params map[string]any, s Settings) (Plan, error
 		script = "sudo -n sh -c " + shell.Quote(script)
 	}
 	timeout := int(intParam(params, "timeout", 600))
-	if timeout <= 0 {
-		return Plan{}, fmt.Errorf("action %s: parameter timeout must be a positive number of seconds, got %d", a.Ref, timeout)
+	if timeout <= 0 || timeout > MaxCommandTimeout {
+		return Plan{}, fmt.Errorf("action %s: parameter timeout must be 1 to %d seconds, got %d", a.Ref, MaxCommandTimeout, timeout)
 	}
-	req := map[string]any{
-		"DocumentName": "AWS-RunShellScript",
-		"Comment":      truncateComment("medic " + a.Ref),
+	run := map[string]any{
+		"comment":           truncateComment("medic " + a.Ref),
+		"commands":          []any{script},
+		"execution_timeout": float64(timeout),
 		// SSM's delivery timeout: how long to wait for an agent to pick
 		// the command up (30 s at least).
-		"TimeoutSeconds": float64(max(timeout, 30)),
-	}
-	ssmParams := map[string]any{
-		"commands":         []any{script},
-		"executionTimeout": []any{strconv.Itoa(timeout)},
+		"delivery_timeout": float64(max(timeout, 30)),
 	}
 	if cwd, _ := params["cwd"].(string); cwd != "" {
-		ssmParams["workingDirectory"] = []any{cwd}
+		run["working_directory"] = cwd
 	}
-	req["Parameters"] = ssmParams
-	if err := addTargets(req, a, params); err != nil {
+	if err := addTargets(run, a, params); err != nil {
 		return Plan{}, fmt.Errorf("action %s: %w", a.Ref, err)
 	}
-	addRateControls(req, params)
-	addOutputConfig(req, params, s)
+	addRateControls(run, params)
+	if err := addOutputConfig(run, params, s); err != nil {
+		return Plan{}, fmt.Errorf("action %s: %w", a.Ref, err)
+	}
 	return Plan{StateMachine: MachineRunCommand, Input: map[string]any{
-		"send_command": req,
+		"run":          run,
 		"poll_seconds": float64(max(s.PollSeconds, 1)),
 		"notify":       map[string]any{"action": a.Ref, "variables": sortedKeys(vars)},
 	}}, nil
@@ -186,10 +188,11 @@ func commandVars(params map[string]any) (map[string]any, error) {
 	return vars, nil
 }
 
-// addTargets sets InstanceIds (hosts or instance_ids) or Targets (tag
-// filters "tag:Name=v1,v2" or {"Key":..,"Values":[..]}); SSM takes one or
-// the other.
-func addTargets(req map[string]any, a *pack.Action, params map[string]any) error {
+// addTargets sets instance_ids (hosts or instance_ids) or tag_targets (tag
+// filters "tag:Name=v1,v2" or {"Key":"tag:Name","Values":[..]}); SSM takes
+// one or the other. Only tag filters: SSM's other target keys (InstanceIds
+// with "*", resource groups) could reach instances no rule named.
+func addTargets(run map[string]any, a *pack.Action, params map[string]any) error {
 	ids := splitList(params["instance_ids"])
 	ids = append(ids, splitList(params["hosts"])...)
 	targets, err := tagTargets(params["targets"])
@@ -207,9 +210,9 @@ func addTargets(req map[string]any, a *pack.Action, params map[string]any) error
 		for i, id := range ids {
 			list[i] = id
 		}
-		req["InstanceIds"] = list
+		run["instance_ids"] = list
 	case len(targets) > 0:
-		req["Targets"] = targets
+		run["tag_targets"] = targets
 	default:
 		return fmt.Errorf("runner %s needs hosts, instance_ids or targets", a.RunnerType)
 	}
@@ -247,20 +250,22 @@ func tagTargets(v any) ([]any, error) {
 				continue
 			}
 			key, vals, ok := strings.Cut(t, "=")
-			if !ok || key == "" || vals == "" {
-				return nil, fmt.Errorf("targets %q: want KEY=V1,V2 (e.g. tag:Role=web)", t)
+			tag, isTag := strings.CutPrefix(key, "tag:")
+			if !ok || !isTag || tag == "" || vals == "" {
+				return nil, fmt.Errorf("targets %q: want tag:KEY=V1,V2 (e.g. tag:Role=web); only tag filters are allowed", t)
 			}
-			out = append(out, map[string]any{"Key": key, "Values": toAnyList(splitList(vals))})
+			out = append(out, map[string]any{"key": tag, "values": toAnyList(splitList(vals))})
 		}
 	case []any:
 		for i, e := range x {
 			m, ok := e.(map[string]any)
 			key, _ := m["Key"].(string)
+			tag, isTag := strings.CutPrefix(key, "tag:")
 			vals := splitList(m["Values"])
-			if !ok || key == "" || len(vals) == 0 {
-				return nil, fmt.Errorf("targets[%d]: want {Key: tag:NAME, Values: [..]}", i)
+			if !ok || !isTag || tag == "" || len(vals) == 0 {
+				return nil, fmt.Errorf("targets[%d]: want {Key: tag:NAME, Values: [..]}; only tag filters are allowed", i)
 			}
-			out = append(out, map[string]any{"Key": key, "Values": toAnyList(vals)})
+			out = append(out, map[string]any{"key": tag, "values": toAnyList(vals)})
 		}
 	default:
 		return nil, fmt.Errorf("targets: want a string or a list, got %T", v)
@@ -268,31 +273,30 @@ func tagTargets(v any) ([]any, error) {
 	return out, nil
 }
 
-// addRateControls passes MaxConcurrency/MaxErrors ("10" or "25%") through;
-// they only apply to SSM's own fan-out.
-func addRateControls(req map[string]any, params map[string]any) {
+// addRateControls passes max_concurrency/max_errors ("10" or "25%")
+// through; they only apply to SSM's own fan-out.
+func addRateControls(run map[string]any, params map[string]any) {
 	if v := shell.Text(params["max_concurrency"]); v != "" {
-		req["MaxConcurrency"] = v
+		run["max_concurrency"] = v
 	}
 	if v := shell.Text(params["max_errors"]); v != "" {
-		req["MaxErrors"] = v
+		run["max_errors"] = v
 	}
 }
 
-// addOutputConfig asks SSM to keep full output (GetCommandInvocation
-// truncates at 24,000 characters) in S3 and/or CloudWatch Logs, from the
-// action's parameters or the deployment's defaults.
-func addOutputConfig(req map[string]any, params map[string]any, s Settings) {
-	bucket := firstNonEmpty(shell.Text(params["output_s3_bucket"]), s.OutputS3Bucket)
-	if bucket != "" {
-		req["OutputS3BucketName"] = bucket
-		if prefix := firstNonEmpty(shell.Text(params["output_s3_prefix"]), s.OutputS3Prefix); prefix != "" {
-			req["OutputS3KeyPrefix"] = prefix
-		}
+// addOutputConfig names the CloudWatch Logs group for the full output
+// (GetCommandInvocation truncates at 24,000 characters and run-command
+// keeps only a tail) when the action or the deployment chooses one;
+// run-command otherwise uses the stack's /aws/ssm/<state machine name>.
+// S3 output is refused: run-command always writes CloudWatch Logs.
+func addOutputConfig(run map[string]any, params map[string]any, s Settings) error {
+	if bucket := firstNonEmpty(shell.Text(params["output_s3_bucket"]), s.OutputS3Bucket); bucket != "" {
+		return fmt.Errorf("output to S3 (%q) is not supported: run-command keeps the full output in CloudWatch Logs (cloudwatch_log_group)", bucket)
 	}
 	if group := firstNonEmpty(shell.Text(params["cloudwatch_log_group"]), s.CloudWatchLogGroup); group != "" {
-		req["CloudWatchOutputConfig"] = map[string]any{"CloudWatchLogGroupName": group, "CloudWatchOutputEnabled": true}
+		run["output_log_group"] = group
 	}
+	return nil
 }
 
 func firstNonEmpty(a, b string) string {

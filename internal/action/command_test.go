@@ -81,10 +81,10 @@ func TestTagTargetsReachEveryMatchingTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := plan.Input["send_command"].(map[string]any)
-	want := []any{map[string]any{"Key": "tag:Role", "Values": []any{"web-a", "web-b"}}}
-	if !reflect.DeepEqual(req["Targets"], want) || req["MaxConcurrency"] != "50%" || req["MaxErrors"] != "1" || req["InstanceIds"] != nil {
-		t.Fatalf("request %v", req)
+	run := plan.Input["run"].(map[string]any)
+	want := []any{map[string]any{"key": "Role", "values": []any{"web-a", "web-b"}}}
+	if !reflect.DeepEqual(run["tag_targets"], want) || run["max_concurrency"] != "50%" || run["max_errors"] != "1" || run["instance_ids"] != nil {
+		t.Fatalf("run fields %v", run)
 	}
 	out, err := h.run(plan)
 	if err != nil {
@@ -95,26 +95,30 @@ func TestTagTargetsReachEveryMatchingTarget(t *testing.T) {
 	}
 }
 
-func TestSendCommandRequestShape(t *testing.T) {
+// The plan carries fields, not a SendCommand request: run-command builds
+// the request itself, so no document or target key comes from the input.
+func TestRunCommandPlanFields(t *testing.T) {
 	plan, err := Build(shellAction(RunnerRemoteShellCmd, nil), map[string]any{
 		"cmd": "run", "instance_ids": []any{"i-1", "i-2"}, "cwd": "/srv", "timeout": 90,
-		"env": map[string]any{"LANG": "C"}, "output_s3_prefix": "runs/",
-	}, Settings{OutputS3Bucket: "medic-output", CloudWatchLogGroup: "/medic/commands"})
+		"env": map[string]any{"LANG": "C"},
+	}, Settings{CloudWatchLogGroup: "/medic/commands"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := plan.Input["send_command"].(map[string]any)
-	p := req["Parameters"].(map[string]any)
-	if !reflect.DeepEqual(req["InstanceIds"], []any{"i-1", "i-2"}) || req["DocumentName"] != "AWS-RunShellScript" ||
-		req["TimeoutSeconds"] != 90.0 || !reflect.DeepEqual(p["executionTimeout"], []any{"90"}) ||
-		!reflect.DeepEqual(p["workingDirectory"], []any{"/srv"}) {
-		t.Fatalf("request %v", req)
+	if _, raw := plan.Input["send_command"]; raw {
+		t.Fatalf("the plan still carries a raw request: %v", plan.Input)
 	}
-	if req["OutputS3BucketName"] != "medic-output" || req["OutputS3KeyPrefix"] != "runs/" ||
-		req["CloudWatchOutputConfig"].(map[string]any)["CloudWatchLogGroupName"] != "/medic/commands" {
-		t.Fatalf("output config %v", req)
+	run := plan.Input["run"].(map[string]any)
+	if !reflect.DeepEqual(run["instance_ids"], []any{"i-1", "i-2"}) || run["delivery_timeout"] != 90.0 ||
+		run["execution_timeout"] != 90.0 || run["working_directory"] != "/srv" || run["output_log_group"] != "/medic/commands" {
+		t.Fatalf("run fields %v", run)
 	}
-	script := p["commands"].([]any)[0].(string)
+	for _, key := range []string{"DocumentName", "document", "Targets", "InstanceIds"} {
+		if _, ok := run[key]; ok {
+			t.Errorf("run fields carry %s: %v", key, run)
+		}
+	}
+	script := run["commands"].([]any)[0].(string)
 	if !strings.Contains(script, "LANG='C'; export LANG") || !strings.HasSuffix(script, "\nrun") {
 		t.Fatalf("script %q", script)
 	}
@@ -130,8 +134,16 @@ func TestCommandPlanRefusesBadRequests(t *testing.T) {
 		{RunnerRemoteShellCmd, map[string]any{"cmd": "true", "hosts": "a", "targets": "tag:x=y"}, "not both"},
 		{RunnerRemoteShellCmd, map[string]any{"hosts": "a"}, "parameter cmd is required"},
 		{RunnerRemoteShellCmd, map[string]any{"hosts": "a", "cmd": "echo {{ trigger.x }}"}, "Jinja template"},
-		{RunnerRemoteShellCmd, map[string]any{"hosts": "a", "cmd": "true", "targets": "tag:Role"}, "want KEY=V1,V2"},
-		{RunnerRemoteShellCmd, map[string]any{"hosts": "a", "cmd": "true", "timeout": -5}, "positive number of seconds"},
+		{RunnerRemoteShellCmd, map[string]any{"hosts": "a", "cmd": "true", "targets": "tag:Role"}, "want tag:KEY=V1,V2"},
+		{RunnerRemoteShellCmd, map[string]any{"hosts": "a", "cmd": "true", "timeout": -5}, "timeout must be 1 to 3600 seconds"},
+		{RunnerRemoteShellCmd, map[string]any{"hosts": "a", "cmd": "true", "timeout": 86400}, "timeout must be 1 to 3600 seconds"},
+		// Hostile targets: SSM's other keys reach instances no rule named.
+		{RunnerRemoteShellCmd, map[string]any{"cmd": "true", "targets": "InstanceIds=*"}, "only tag filters are allowed"},
+		{RunnerRemoteShellCmd, map[string]any{"cmd": "true", "targets": "resource-groups:Name=all"}, "only tag filters are allowed"},
+		{RunnerRemoteShellCmd, map[string]any{"cmd": "true", "targets": []any{map[string]any{"Key": "InstanceIds", "Values": []any{"*"}}}}, "only tag filters are allowed"},
+		{RunnerRemoteShellCmd, map[string]any{"cmd": "true", "targets": "tag:=x"}, "only tag filters are allowed"},
+		// Full output goes to CloudWatch Logs only.
+		{RunnerRemoteShellCmd, map[string]any{"hosts": "a", "cmd": "true", "output_s3_bucket": "attacker-bucket"}, "output to S3"},
 		{RunnerRemoteShellCmd, map[string]any{"hosts": "a", "cmd": "true", "env": map[string]any{"bad name": "x"}}, "not a valid shell variable name"},
 		{RunnerRemoteShellScript, map[string]any{"hosts": "a"}, "needs entry_point"},
 	}
@@ -155,7 +167,7 @@ func TestSudoWrapsTheWholeScriptAsOneQuotedWord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	script := plan.Input["send_command"].(map[string]any)["Parameters"].(map[string]any)["commands"].([]any)[0].(string)
+	script := planScript(plan)
 	if !strings.HasPrefix(script, "sudo -n sh -c '") {
 		t.Fatalf("script %q", script)
 	}
@@ -212,7 +224,7 @@ func TestScriptKeepsItsInterpreter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	script := plan.Input["send_command"].(map[string]any)["Parameters"].(map[string]any)["commands"].([]any)[0].(string)
+	script := planScript(plan)
 	out, err := exec.Command("sh", "-c", script).CombinedOutput()
 	if err != nil || string(out) != "awk ran\n" {
 		t.Fatalf("%q %v", out, err)

@@ -22,7 +22,7 @@ func FuzzAlertValueReachesTheCommandVerbatim(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		script := plan.Input["send_command"].(map[string]any)["Parameters"].(map[string]any)["commands"].([]any)[0].(string)
+		script := planScript(plan)
 		cmd := exec.Command("sh", "-c", script)
 		cmd.Dir = t.TempDir()
 		out, err := cmd.Output()
@@ -51,9 +51,9 @@ func FuzzTargets(f *testing.F) {
 		if err != nil {
 			return
 		}
-		req := plan.Input["send_command"].(map[string]any)
-		ids, _ := req["InstanceIds"].([]any)
-		tags, _ := req["Targets"].([]any)
+		run := plan.Input["run"].(map[string]any)
+		ids, _ := run["instance_ids"].([]any)
+		tags, _ := run["tag_targets"].([]any)
 		if len(ids) == 0 && len(tags) == 0 {
 			t.Fatalf("hosts %q targets %q: a request without targets", hosts, targets)
 		}

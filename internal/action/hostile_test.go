@@ -97,7 +97,7 @@ func TestHostileAlertDataNeverReachesTheShell(t *testing.T) {
 	set := loadTestPacks(t)
 	for _, payload := range hostilePayloads {
 		plan, _, _ := firedPlan(t, set, "echo", payload)
-		script := plan.Input["send_command"].(map[string]any)["Parameters"].(map[string]any)["commands"].([]any)[0].(string)
+		script := planScript(plan)
 		out, pwned := runScript(t, script)
 		if want := "message=" + payload + "|level=info"; out != want || pwned {
 			t.Errorf("remote-shell-cmd with %q: saw %q (pwned=%v), want %q", payload, out, pwned, want)
@@ -110,7 +110,7 @@ func TestHostileAlertDataNeverReachesTheShell(t *testing.T) {
 		}
 
 		plan, _, _ = firedPlan(t, set, "script", payload)
-		out, pwned = runScript(t, plan.Input["send_command"].(map[string]any)["Parameters"].(map[string]any)["commands"].([]any)[0].(string))
+		out, pwned = runScript(t, planScript(plan))
 		if want := "[" + payload + "]\n[localhost]\nmessage=[" + payload + "]\n"; out != want || pwned {
 			t.Errorf("remote-shell-script with %q: saw %q (pwned=%v)", payload, out, pwned)
 		}

@@ -130,3 +130,8 @@ func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// planScript is the one script a run-command plan sends.
+func planScript(p Plan) string {
+	return p.Input["run"].(map[string]any)["commands"].([]any)[0].(string)
+}

@@ -3,6 +3,8 @@ package action
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +26,9 @@ type scriptedSSM struct {
 	statuses  map[string][]string // per instance, the statuses polls see (the last one repeats)
 	calls     map[string]int
 	notices   []map[string]any
+	sent      map[string]any // the SendCommand request the machine built
+	stdout    string         // every invocation's output (SSM truncates at 24,000 characters)
+	stderr    string
 }
 
 func (s *scriptedSSM) Invoke(_ context.Context, req asl.TaskRequest) (any, error) {
@@ -33,6 +38,7 @@ func (s *scriptedSSM) Invoke(_ context.Context, req asl.TaskRequest) (any, error
 	s.calls[req.Resource]++
 	switch req.Resource {
 	case localtask.ResourceSendCommand:
+		s.sent = in
 		if s.sendErr != nil {
 			return nil, s.sendErr
 		}
@@ -62,7 +68,7 @@ func (s *scriptedSSM) Invoke(_ context.Context, req asl.TaskRequest) (any, error
 		if status != "Success" {
 			code = 1
 		}
-		return map[string]any{"InstanceId": id, "Status": status, "ResponseCode": code, "StandardOutputContent": "", "StandardErrorContent": ""}, nil
+		return map[string]any{"InstanceId": id, "Status": status, "ResponseCode": code, "StandardOutputContent": s.stdout, "StandardErrorContent": s.stderr}, nil
 	case localtask.ResourceLambdaInvoke:
 		s.notices = append(s.notices, in["Payload"].(map[string]any))
 		return map[string]any{"StatusCode": 200.0}, nil
@@ -156,10 +162,11 @@ func TestRunCommandNoTargetsAndNotSent(t *testing.T) {
 	}
 }
 
-// Output beyond SSM's 24,000 characters is truncated locally as in AWS.
-func TestLongOutputIsTruncatedLikeSSM(t *testing.T) {
+// The state keeps only the end of a long output, says it is cut, and
+// points to CloudWatch Logs, where SSM writes all of it.
+func TestLongOutputKeepsATailAndPointsToCloudWatch(t *testing.T) {
 	h := newHarness(t)
-	plan, err := Build(&pack.Action{Ref: "t.long", RunnerType: RunnerLocalShellCmd}, map[string]any{"cmd": "yes x | head -c 30000"}, Settings{})
+	plan, err := Build(&pack.Action{Ref: "t.long", RunnerType: RunnerLocalShellCmd}, map[string]any{"cmd": "printf start; yes x | head -c 30000 | tr -d '\\n'; printf END"}, Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +174,86 @@ func TestLongOutputIsTruncatedLikeSSM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(invocations(t, out["results"])[LocalTarget]["StandardOutputContent"].(string)); got != 24000 {
-		t.Fatalf("stdout is %d characters, want 24000", got)
+	inv := invocations(t, out["results"])[LocalTarget]
+	stdout := inv["StandardOutputContent"].(string)
+	if len(stdout) != 2000 || !strings.HasSuffix(stdout, "xxxEND") || strings.Contains(stdout, "start") {
+		t.Fatalf("stdout is %d characters ending %q, want the last 2000", len(stdout), stdout[max(0, len(stdout)-10):])
+	}
+	if inv["output_truncated"] != true {
+		t.Errorf("output_truncated = %v", inv["output_truncated"])
+	}
+	cw, _ := inv["CloudWatchOutput"].(map[string]any)
+	if cw["log_group"] != "/aws/ssm/local" || !strings.HasSuffix(fmt.Sprint(cw["log_stream_prefix"]), "/"+LocalTarget+"/") {
+		t.Errorf("CloudWatchOutput = %v", cw)
+	}
+}
+
+// Finding 4: every instance's full output in the Map result broke Step
+// Functions' 256 KiB limit (States.DataLimitExceeded, not catchable). Now
+// 120 instances at SSM's maximum output stay far below it.
+func TestVerboseFleetStaysUnderTheStateLimit(t *testing.T) {
+	statuses := map[string][]string{}
+	for i := range 120 {
+		statuses[fmt.Sprintf("i-%03d", i)] = []string{"Success"}
+	}
+	s := &scriptedSSM{statuses: statuses, stdout: strings.Repeat("o", 24000), stderr: strings.Repeat("e", 8000)}
+	out, err := runScripted(t, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const limit = 256 * 1024
+	if size := len(toJSON(out)); size > limit/2 {
+		t.Fatalf("the output is %d bytes; the state must stay well below %d", size, limit)
+	}
+	for _, n := range s.notices {
+		if size := len(toJSON(n)); size > limit/2 {
+			t.Fatalf("the notification payload is %d bytes", size)
+		}
+	}
+	if invs := invocations(t, out["results"]); len(invs) != 120 || invs["i-007"]["output_truncated"] != true {
+		t.Fatalf("%d results, i-007 %v", len(invs), invs["i-007"])
+	}
+}
+
+// run-command builds its own request: whatever the input says, the document
+// is AWS-RunShellScript, targets are instance ids or tag:KEY filters, the
+// timeouts are clamped and the output goes to CloudWatch Logs.
+func TestRunCommandBuildsTheRequestFromFields(t *testing.T) {
+	hostile := map[string]any{
+		"send_command": map[string]any{"DocumentName": "AWS-RunPowerShellScript", "Targets": []any{map[string]any{"Key": "InstanceIds", "Values": []any{"*"}}}},
+		"run": map[string]any{
+			"DocumentName": "AWS-ApplyPatchBaseline", "commands": []any{"id"}, "execution_timeout": 999999.0, "delivery_timeout": 1.0,
+			"tag_targets": []any{map[string]any{"key": "InstanceIds", "values": []any{"*"}}},
+			"Targets":     []any{map[string]any{"Key": "resource-groups:Name", "Values": []any{"all"}}},
+			"max_errors":  "100%",
+		},
+		"poll_seconds": 5.0, "notify": map[string]any{"action": "t.hostile"},
+	}
+	s := &scriptedSSM{statuses: map[string][]string{"i-1": {"Success"}}, calls: map[string]int{}}
+	m := newHarness(t).machine(MachineRunCommand)
+	if _, err := m.Run(context.Background(), hostile, asl.Options{Tasks: s, Clock: asl.NewVirtualClock(time.Unix(0, 0)), MachineName: "Medic-run-command"}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"DocumentName": "AWS-RunShellScript", "Comment": "medic",
+		"Parameters":     map[string]any{"commands": []any{"id"}, "executionTimeout": []any{"3600"}},
+		"Targets":        []any{map[string]any{"Key": "tag:InstanceIds", "Values": []any{"*"}}},
+		"TimeoutSeconds": 30.0, "MaxConcurrency": "50", "MaxErrors": "100%",
+		"CloudWatchOutputConfig": map[string]any{"CloudWatchLogGroupName": "/aws/ssm/Medic-run-command", "CloudWatchOutputEnabled": true},
+	}
+	if !reflect.DeepEqual(s.sent, want) {
+		t.Fatalf("request\n%s\nwant\n%s", toJSON(s.sent), toJSON(want))
+	}
+	// Instance ids become the InstanceIds target; a plan never sends both.
+	plan, err := Build(shellAction(RunnerRemoteShellCmd, nil), map[string]any{"cmd": "true", "hosts": "i-1"}, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = &scriptedSSM{statuses: map[string][]string{"i-1": {"Success"}}, calls: map[string]int{}}
+	if _, err := m.Run(context.Background(), plan.Input, asl.Options{Tasks: s, Clock: asl.NewVirtualClock(time.Unix(0, 0))}); err != nil {
+		t.Fatal(err)
+	}
+	if got := toJSON(s.sent["Targets"]); got != `[{"Key":"InstanceIds","Values":["i-1"]}]` {
+		t.Fatalf("Targets = %s", got)
 	}
 }

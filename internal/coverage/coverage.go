@@ -115,6 +115,9 @@ func evaluateEntry(eng *engine.Engine, plans *planRecorder, set *pack.Set, e *En
 // recorder kept for it.
 func match(set *pack.Set, plans *planRecorder, out engine.Outcome) Match {
 	m := Match{Rule: out.Rule, Error: out.Error}
+	if out.Refused != "" { // planning refused the parameters: nothing would start
+		m.Error = "rule " + out.Rule + ": " + out.Refused
+	}
 	r, ok := set.Rule(out.Rule)
 	if ok {
 		m.Backstop, m.Action = r.IsBackstop(), r.Action.Ref

@@ -75,9 +75,8 @@ func (r *ssmRun) run(t *testing.T, input map[string]any) (map[string]any, error)
 
 func sendInput(script string, targets []any, extra map[string]any) map[string]any {
 	in := map[string]any{
-		"send_command": map[string]any{
-			"DocumentName": "AWS-RunShellScript", "InstanceIds": targets,
-			"Parameters": map[string]any{"commands": []any{script}, "executionTimeout": []any{"60"}},
+		"run": map[string]any{
+			"commands": []any{script}, "instance_ids": targets, "execution_timeout": 60.0,
 		},
 		"poll_seconds": 5.0,
 		"notify":       map[string]any{"action": "test.run"},
