@@ -73,7 +73,7 @@ func (e *Engine) admit(ctx context.Context, obs *dispatch.Observation, ev rule.E
 		out.Error = ev.Err.Error()
 		return out
 	}
-	if e.refuse(&out, ev) {
+	if e.refuse(ctx, &out, obs.Trigger, ev) {
 		return out
 	}
 	d, err := e.Consolidator.Admit(ctx, obs, e.Packs.Consolidation(ev.Rule.Ref))
@@ -135,7 +135,7 @@ func (e *Engine) flushOne(ctx context.Context, f dispatch.Flush) Outcome {
 		}
 		return out
 	}
-	if e.refuse(&out, ev) {
+	if e.refuse(ctx, &out, f.Trigger, ev) {
 		// Nothing ran and nothing failed: the target's turn is given back.
 		if err := e.Consolidator.Release(ctx, *f.Lease, true); err != nil {
 			out.Error = err.Error()
@@ -208,27 +208,13 @@ func (e *Engine) Finished(ctx context.Context, execution string, succeeded bool)
 // opening of a breaker is told once however many alerts arrive while it
 // is open.
 func (e *Engine) escalate(ctx context.Context, ruleRef string, t trigger.Trigger, d dispatch.Decision) string {
-	ref := e.EscalationAction
-	if ref == "" {
-		ref = DefaultEscalationAction
-	}
 	msg := fmt.Sprintf("Medic stopped automatic remediation: rule %s on %s (alert %s): %s. A human needs to look.",
 		ruleRef, d.Target, alertName(t), d.Reason)
-	run := Run{
-		Name: ExecutionName("escalate."+ruleRef, d.Target+"\x00"+d.Reason), Rule: ruleRef, Action: ref,
-		Params: map[string]any{"message": msg, "severity": "critical"}, Trigger: t,
-		Origin: []execution.Step{alertStep(t), {Kind: "guard", Name: d.Target, Detail: d.Reason}},
-		// The guard refused the fix; telling a human must not be refused
-		// by it too.
-		Admitted: true,
-	}
-	rec, dup, err := e.StartAction(ctx, run)
+	rec, err := e.tellHuman(ctx, ExecutionName("escalate."+ruleRef, d.Target+"\x00"+d.Reason), ruleRef, t, msg,
+		execution.Step{Kind: "guard", Name: d.Target, Detail: d.Reason})
 	if err != nil {
-		e.log().Error("escalation not sent", "rule", ruleRef, "target", d.Target, "action", ref, "err", err)
+		e.log().Error("escalation not sent", "rule", ruleRef, "target", d.Target, "err", err)
 		return ""
-	}
-	if !dup {
-		e.count(metrics.Escalations)
 	}
 	return rec.ID
 }

@@ -123,7 +123,7 @@ func (e *Engine) Handle(ctx context.Context, t trigger.Trigger) []Outcome {
 		switch {
 		case ev.Err != nil:
 			out.Error = ev.Err.Error()
-		case e.refuse(&out, ev):
+		case e.refuse(ctx, &out, t, ev):
 		default:
 			var err error
 			out.Execution, out.Duplicate, err = e.startRule(ctx, t, ev, ExecutionName(ev.Rule.Ref, t.ID))
@@ -216,14 +216,58 @@ func (e *Engine) plan(r Run) (*pack.Action, map[string]any, action.Plan, error) 
 
 // refuse plans a matched rule's run before consolidation grants it a lease
 // or a group: a run that would be refused is recorded as refused on out
-// (true), and never takes a turn on its target.
-func (e *Engine) refuse(out *Outcome, ev rule.Evaluation) bool {
+// (true), never takes a turn on its target, and is told to a human once
+// per alert and reason. A refused alert is still a real alert (a root
+// disk that is full, a unit that failed): dropping it silently would hide
+// it, and the message is escaped like every alert text.
+func (e *Engine) refuse(ctx context.Context, out *Outcome, t trigger.Trigger, ev rule.Evaluation) bool {
 	var refused *PlanRefusedError
-	if _, _, _, err := e.plan(Run{Action: ev.Rule.Action.Ref, Params: ev.Params}); errors.As(err, &refused) {
-		out.Refused = refused.Error()
-		return true
+	if _, _, _, err := e.plan(Run{Action: ev.Rule.Action.Ref, Params: ev.Params}); !errors.As(err, &refused) {
+		return false
 	}
-	return false
+	out.Refused = refused.Error()
+	msg := fmt.Sprintf("Medic refused to run %s for rule %s (alert %s): %s. Nothing ran. A human needs to look.",
+		ev.Rule.Action.Ref, ev.Rule.Ref, alertName(t), out.Refused)
+	name := ExecutionName("escalate.refused."+ev.Rule.Ref, alertIdentity(t)+"\x00"+out.Refused)
+	rec, err := e.tellHuman(ctx, name, ev.Rule.Ref, t, msg, execution.Step{Kind: "refused", Name: ev.Rule.Action.Ref, Detail: out.Refused})
+	if err != nil {
+		e.log().Error("escalation not sent", "rule", ev.Rule.Ref, "err", err)
+	} else {
+		out.Escalation = rec.ID
+	}
+	return true
+}
+
+// alertIdentity names the alert t is about, so repeats of one alert share
+// it: Medic's own label hash, or the delivery for what is not an alert.
+func alertIdentity(t trigger.Trigger) string {
+	if a, err := alert.FromTrigger(t); err == nil {
+		return a.Fingerprint
+	}
+	return t.ID
+}
+
+// tellHuman starts the escalation action (core.notify by default) with msg
+// at severity critical, as execution name: a name per reason makes each
+// reason told once however many deliveries repeat it. The guard never
+// refuses it, since it is Medic asking a human because automation stopped.
+func (e *Engine) tellHuman(ctx context.Context, name, ruleRef string, t trigger.Trigger, msg string, why execution.Step) (*execution.Record, error) {
+	ref := e.EscalationAction
+	if ref == "" {
+		ref = DefaultEscalationAction
+	}
+	rec, dup, err := e.StartAction(ctx, Run{
+		Name: name, Rule: ruleRef, Action: ref, Trigger: t, Admitted: true,
+		Params: map[string]any{"message": msg, "severity": "critical"},
+		Origin: []execution.Step{alertStep(t), why},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("escalation through %s not sent: %w", ref, err)
+	}
+	if !dup {
+		e.count(metrics.Escalations)
+	}
+	return rec, nil
 }
 
 // StartAction resolves r's parameters against its action, builds the

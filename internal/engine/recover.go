@@ -7,7 +7,6 @@ import (
 
 	"github.com/medic-sre/medic/internal/action"
 	"github.com/medic-sre/medic/internal/execution"
-	"github.com/medic-sre/medic/internal/metrics"
 )
 
 // ReplayInput rebuilds the workflow input of an execution a rule started,
@@ -52,24 +51,10 @@ func (e *Engine) ReplayInput(rec *execution.Record) (any, error) {
 // released and the breaker counts it. The caller then records it FAILED;
 // this order makes a crash during recovery repeat nothing twice.
 func (e *Engine) Interrupted(ctx context.Context, rec *execution.Record, reason string) (escalation string, err error) {
-	ref := e.EscalationAction
-	if ref == "" {
-		ref = DefaultEscalationAction
-	}
 	msg := fmt.Sprintf("Medic could not finish execution %s (rule %s, action %s, alert %s): %s. A human needs to look.",
 		rec.ID, orDash(rec.Rule), rec.Action, alertName(rec.Trigger), reason)
-	run := Run{
-		Name: ExecutionName("escalate.interrupted", rec.ID), Rule: rec.Rule, Action: ref,
-		Params: map[string]any{"message": msg, "severity": "critical"}, Trigger: rec.Trigger,
-		Origin:   []execution.Step{alertStep(rec.Trigger), {Kind: "recover", Name: rec.ID, Detail: reason}},
-		Admitted: true, // telling a human is never refused by the guard
-	}
-	esc, dup, serr := e.StartAction(ctx, run)
-	if serr != nil {
-		serr = fmt.Errorf("escalation not sent: %w", serr)
-	} else if !dup {
-		e.count(metrics.Escalations)
-	}
+	esc, serr := e.tellHuman(ctx, ExecutionName("escalate.interrupted", rec.ID), rec.Rule, rec.Trigger, msg,
+		execution.Step{Kind: "recover", Name: rec.ID, Detail: reason})
 	if esc != nil {
 		escalation = esc.ID
 	}

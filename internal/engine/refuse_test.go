@@ -37,10 +37,32 @@ func TestHostileAlertIsRefusedBeforeAnythingRuns(t *testing.T) {
 		if o.Error != "" || o.Execution != "" || !strings.Contains(o.Refused, `parameter "service"`) || !strings.Contains(o.Refused, "format systemd-unit") {
 			t.Errorf("%q: want refused naming service and systemd-unit, got %+v", unit, o)
 		}
-		if len(st.started) != 0 {
-			t.Errorf("%q: %d executions started", unit, len(st.started))
+		if n := remediations(st); n != 0 {
+			t.Errorf("%q: %d remediations started", unit, n)
+		}
+		if o.Escalation == "" || len(st.started) != 1 || !strings.HasPrefix(o.Escalation, "escalate-refused-") {
+			t.Errorf("%q: the refusal was not told to a human: %+v, started %v", unit, o, st.started)
+		}
+		// The same alert delivered again is told once.
+		again := e.Handle(context.Background(), unitFailed("evt-again-"+unit, unit))
+		if len(again) != 1 || again[0].Escalation != o.Escalation || len(st.started) != 1 {
+			t.Errorf("%q: a repeat was told again: %+v, started %d", unit, again, len(st.started))
 		}
 	}
+}
+
+// remediations counts the executions started that are not Medic telling a
+// human (escalations).
+func remediations(st *recordingStarter) int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	n := 0
+	for id := range st.started {
+		if !strings.HasPrefix(id, "escalate-") {
+			n++
+		}
+	}
+	return n
 }
 
 // With consolidation, a refused run is refused before it is admitted: it
@@ -71,8 +93,8 @@ func TestRefusedRunsTakeNoTurnOnTheTarget(t *testing.T) {
 	if len(out) != 1 || out[0].Execution == "" || out[0].Held != "" || out[0].Refused != "" {
 		t.Fatalf("the genuine alarm should act at once: %+v", out)
 	}
-	if len(st.started) != 1 {
-		t.Fatalf("%d started, want 1", len(st.started))
+	if n := remediations(&st.recordingStarter); n != 1 {
+		t.Fatalf("%d remediations started, want 1", n)
 	}
 }
 
@@ -109,8 +131,8 @@ func TestRefusalAtFlushGivesTheTurnBack(t *testing.T) {
 	if err != nil || len(flushed) != 1 || !strings.Contains(flushed[0].Refused, "does not match pattern postgres.*") || flushed[0].Error != "" {
 		t.Fatalf("want the flush refused: %+v %v", flushed, err)
 	}
-	if len(st.started) != 0 {
-		t.Fatalf("%d started", len(st.started))
+	if n := remediations(&st.recordingStarter); n != 0 || flushed[0].Escalation == "" {
+		t.Fatalf("%d remediations started, escalation %q", n, flushed[0].Escalation)
 	}
 	again := e.Handle(ctx, diskAlarm("evt-disk", "ALARM"))
 	if len(again) != 1 || again[0].Execution == "" {
