@@ -50,6 +50,7 @@ type Function func(ctx context.Context, payload any) (any, error)
 type Handler struct {
 	SSM       *SSM
 	Fleet     *Fleet              // EC2 instances and Auto Scaling groups; nil = none
+	Account   *Account            // the other AWS services the aws_* packs call; nil = none
 	Functions map[string]Function // by function name (the last part of an ARN)
 	Publish   func(ctx context.Context, topicArn, subject, message string) error
 }
@@ -73,6 +74,9 @@ func (h *Handler) Invoke(ctx context.Context, req asl.TaskRequest) (any, error) 
 	if op, ok := h.fleetOps()[req.Resource]; ok {
 		return op(req.Input)
 	}
+	if op, ok := h.account().ops()[req.Resource]; ok {
+		return op(req.Input)
+	}
 	return nil, &asl.Error{Name: "States.TaskFailed", Cause: fmt.Sprintf("resource %q is not available locally", req.Resource)}
 }
 
@@ -92,6 +96,14 @@ func (h *Handler) fleetOps() map[string]func(any) (any, error) {
 		ResourceDescribeASGs:           f.DescribeAutoScalingGroups,
 		ResourceSetDesiredCapacity:     f.SetDesiredCapacity,
 	}
+}
+
+// account is the simulated account; without one every resource is unknown.
+func (h *Handler) account() *Account {
+	if h.Account == nil {
+		return NewAccount()
+	}
+	return h.Account
 }
 
 func (h *Handler) invokeFunction(ctx context.Context, input any) (any, error) {
