@@ -2,6 +2,7 @@ package localtask
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -384,6 +385,37 @@ func (a *Account) StartMessageMoveTask(input any) (any, error) {
 	}
 	q.moving = true
 	return map[string]any{"TaskHandle": "local-move-" + q.Name}, nil
+}
+
+// ListDeadLetterSourceQueues lists the queues whose redrive policy targets
+// this one: empty for a queue that is no dead-letter queue.
+func (a *Account) ListDeadLetterSourceQueues(input any) (any, error) {
+	var in struct{ QueueUrl string }
+	if err := decode(input, &in); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	dlq, err := a.queueBy(func(q *queue) bool { return a.queueURL(q.Name) == in.QueueUrl }, in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	urls := []any{}
+	for _, name := range a.sortedQueues() {
+		if a.queues[name].DeadLetter == dlq.Name {
+			urls = append(urls, a.queueURL(name))
+		}
+	}
+	return map[string]any{"QueueUrls": urls}, nil
+}
+
+func (a *Account) sortedQueues() []string {
+	var names []string
+	for name := range a.queues {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // SNS
