@@ -51,6 +51,7 @@ var awsServiceMinimalParams = map[string]map[string]any{
 	"aws_dynamodb.escalate_with_evidence":    awsAlarm("AWS/DynamoDB", "SystemErrors", map[string]any{}),
 	"aws_elasticache.escalate_with_evidence": awsAlarm("AWS/ElastiCache", "Evictions", map[string]any{}),
 	"aws_apigateway.escalate_with_evidence":  awsAlarm("AWS/ApiGateway", "Latency", map[string]any{}),
+	"aws_ec2.reboot_then_recover_instance":   {"instance_id": "i-0abc1234def567890"},
 	"aws_ec2.escalate_with_evidence":         with(awsAlarm("AWS/EBS", "BurstBalance", map[string]any{}), map[string]any{"service": "ebs"}),
 }
 
@@ -120,6 +121,7 @@ func TestAWSAlarmEventsFireTheirRules(t *testing.T) {
 		{"apigateway-5xx-error", "aws_apigateway.escalate_apigateway_alarm_with_evidence", map[string]any{"service": "apigateway", "dimensions": map[string]any{"ApiName": "shop", "Stage": "prod"}}},
 		{"ec2-cpu-credit-balance", "aws_ec2.escalate_cpu_credit_balance_with_evidence", map[string]any{"service": "ec2", "comparison": "LessThanThreshold"}},
 		{"ec2-status-check-failed-attached-ebs", "aws_ec2.escalate_attached_ebs_check_with_evidence", map[string]any{"service": "ec2"}},
+		{"ec2-status-check-failed", "aws_ec2.reboot_then_recover_on_status_check_failed", map[string]any{"instance_id": "i-0abc1234def567890", "poll_seconds": 30, "max_checks": 20}},
 		{"ebs-burst-balance", "aws_ec2.escalate_ebs_alarm_with_evidence", map[string]any{"service": "ebs", "dimensions": map[string]any{"VolumeId": "vol-0a1b2c3d4e5f67890"}}},
 		{"ebs-volume-queue-length", "aws_ec2.escalate_ebs_alarm_with_evidence", map[string]any{"service": "ebs", "metric_name": "VolumeQueueLength"}},
 		{"autoscaling-group-in-service", "aws_ec2.escalate_unhealthy_group_with_evidence", map[string]any{"service": "autoscaling", "dimensions": map[string]any{"AutoScalingGroupName": "web"}}},
