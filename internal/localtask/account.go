@@ -276,6 +276,7 @@ func (a *Account) ops() map[string]func(any) (any, error) {
 		sdk + "sqs:getQueueUrl":                              a.GetQueueURL,
 		sdk + "sqs:getQueueAttributes":                       a.GetQueueAttributes,
 		sdk + "sqs:startMessageMoveTask":                     a.StartMessageMoveTask,
+		sdk + "sqs:listQueueTags":                            a.ListQueueTags,
 		sdk + "sqs:listDeadLetterSourceQueues":               a.ListDeadLetterSourceQueues,
 		sdk + "sns:getTopicAttributes":                       a.GetTopicAttributes,
 		sdk + "ecs:describeServices":                         a.DescribeServices,

@@ -418,6 +418,44 @@ func (a *Account) sortedQueues() []string {
 	return names
 }
 
+// ListQueueTags returns the queue's tags (medic:consumer names its consumer).
+func (a *Account) ListQueueTags(input any) (any, error) {
+	var in struct{ QueueUrl string }
+	if err := decode(input, &in); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	q, err := a.queueBy(func(q *queue) bool { return a.queueURL(q.Name) == in.QueueUrl }, in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	tags := map[string]any{}
+	for k, v := range q.Tags {
+		tags[k] = v
+	}
+	return map[string]any{"Tags": tags}, nil
+}
+
+// ConsumerTag is the queue tag that names the queue's consumer.
+const ConsumerTag = "medic:consumer"
+
+// ConsumerScaled records that the consumer ref ("ecs:CLUSTER/SERVICE" or
+// "asg:GROUP") grew: the metrics of the queues it consumes read after_fix.
+func (a *Account) ConsumerScaled(ref string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.consumerScaled(ref)
+}
+
+func (a *Account) consumerScaled(ref string) {
+	for _, q := range a.queues {
+		if q.Tags[ConsumerTag] == ref {
+			a.fixed[q.Name] = true
+		}
+	}
+}
+
 // SNS
 
 func (a *Account) GetTopicAttributes(input any) (any, error) {
@@ -515,6 +553,12 @@ func (a *Account) UpdateService(input any) (any, error) {
 		return nil, err
 	}
 	if in.DesiredCount != nil {
+		if *in.DesiredCount < 0 {
+			return nil, serviceError("Ecs", "InvalidParameterException", "InvalidParameterException", "desiredCount must be >= 0")
+		}
+		if *in.DesiredCount > s.Desired {
+			a.consumerScaled("ecs:" + s.Cluster + "/" + s.Name)
+		}
 		s.Desired = *in.DesiredCount
 	}
 	if in.ForceNewDeployment || in.DesiredCount != nil {

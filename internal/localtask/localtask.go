@@ -72,7 +72,15 @@ func (h *Handler) Invoke(ctx context.Context, req asl.TaskRequest) (any, error) 
 		return h.publish(ctx, req.Input)
 	}
 	if op, ok := h.fleetOps()[req.Resource]; ok {
-		return op(req.Input)
+		out, err := op(req.Input)
+		if err == nil && req.Resource == ResourceSetDesiredCapacity && h.Account != nil {
+			// A group that grew may be a queue's consumer (aws_sqs.scale_consumer).
+			var in struct{ AutoScalingGroupName string }
+			if decode(req.Input, &in) == nil {
+				h.Account.ConsumerScaled("asg:" + in.AutoScalingGroupName)
+			}
+		}
+		return out, err
 	}
 	if op, ok := h.account().ops()[req.Resource]; ok {
 		return op(req.Input)

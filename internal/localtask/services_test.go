@@ -23,6 +23,9 @@ metrics:
   - {namespace: AWS/RDS, name: CPUUtilization, dimensions: {DBInstanceIdentifier: orders-db}, values: [40, 70, 95, 97]}
   - {namespace: AWS/Lambda, name: Throttles, dimensions: {FunctionName: resize}, values: [0, 12, 30], after_fix: [0]}
   - {namespace: AWS/Lambda, name: Throttles, dimensions: {FunctionName: stuck}, values: [0, 12, 30], after_fix: [25]}
+  - {namespace: AWS/SQS, name: ApproximateAgeOfOldestMessage, dimensions: {QueueName: orders}, values: [100, 600, 912], after_fix: [120]}
+  - {namespace: AWS/SQS, name: ApproximateAgeOfOldestMessage, dimensions: {QueueName: invoices}, values: [100, 900], after_fix: [60]}
+  - {namespace: AWS/SQS, name: ApproximateAgeOfOldestMessage, dimensions: {QueueName: reports}, values: [100, 900], after_fix: [60]}
 alarms:
   - {name: orders-db-cpu, state: ALARM, namespace: AWS/RDS, metric: CPUUtilization, dimensions: {DBInstanceIdentifier: orders-db}, reason: "Threshold Crossed", history: ["Alarm updated from OK to ALARM", "Alarm updated from ALARM to OK"]}
   - {name: orders-db-connections, state: ALARM, namespace: AWS/RDS, metric: DatabaseConnections, dimensions: {DBInstanceIdentifier: orders-db}, reason: "Threshold Crossed: 1 datapoint [480.0] was greater than 400"}
@@ -34,15 +37,19 @@ lambda_functions:
   - {name: resize, runtime: nodejs20.x, timeout: 30, memory: 512}
   - {name: stuck, timeout: 30, memory: 512}
 sqs_queues:
-  - {name: orders, messages: 3, dead_letter_queue: orders-dlq}
+  - {name: orders, messages: 3, dead_letter_queue: orders-dlq, tags: {"medic:consumer": "ecs:prod/orders-worker"}}
+  - {name: reports, messages: 800, tags: {"medic:consumer": "asg:full"}}
+  - {name: payments, messages: 500}
+  - {name: tricky, messages: 5, tags: {"medic:consumer": "ecs:prod/x; rm -rf /"}}
   - {name: orders-dlq, messages: 42}
-  - {name: invoices, messages: 9, dead_letter_queue: invoices-dlq}
+  - {name: invoices, messages: 9, dead_letter_queue: invoices-dlq, tags: {"medic:consumer": "asg:web"}}
   - {name: invoices-dlq, messages: 7, redrive_fails: true}
 sns_topics:
   - {name: alerts, subscriptions_confirmed: 2}
 ecs_services:
   - {cluster: prod, name: api, desired: 4, running: 1, events: ["(service api) has started 1 tasks", "(service api) task 1f2e stopped: Essential container exited"]}
   - {cluster: prod, name: worker, desired: 2, running: 0, deployment_fails: true}
+  - {cluster: prod, name: orders-worker, desired: 2, running: 2}
 dynamodb_tables:
   - {name: sessions, billing_mode: PROVISIONED, read_capacity: 5, write_capacity: 5}
 cache_clusters:
@@ -83,6 +90,7 @@ instances:
   - {id: i-0burst, type: t3.micro}
 auto_scaling_groups:
   - {name: web, min: 1, max: 4, desired: 2}
+  - {name: full, min: 1, max: 3, desired: 3}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -90,8 +98,10 @@ auto_scaling_groups:
 	return &accountRun{account: a, fleet: f, hub: asl.NewTokenHub()}
 }
 
-func approve(hub *asl.TokenHub, token string) { hub.Success(token, map[string]any{"approved": true, "by": "U1"}) }
-func reject(hub *asl.TokenHub, token string)  { hub.Failure(token, "Medic.ApprovalRejected", "not now") }
+func approve(hub *asl.TokenHub, token string) {
+	hub.Success(token, map[string]any{"approved": true, "by": "U1"})
+}
+func reject(hub *asl.TokenHub, token string) { hub.Failure(token, "Medic.ApprovalRejected", "not now") }
 
 func (r *accountRun) run(t *testing.T, ref string, params map[string]any) (map[string]any, error) {
 	t.Helper()
@@ -407,5 +417,76 @@ func TestFixRefusedByTheServiceEscalates(t *testing.T) {
 	wantError(t, err, "Medic.RemediationFailed")
 	if e := r.notice(t, "fix_result")["error"].(map[string]any); e["Error"] != "Ecs.ServiceNotFoundException" {
 		t.Errorf("error %v", e)
+	}
+}
+
+func oldestMessage(queue string, extra map[string]any) map[string]any {
+	return alarmParams("AWS/SQS", "ApproximateAgeOfOldestMessage", map[string]any{"QueueName": queue},
+		with(map[string]any{"statistic": "Maximum", "threshold": 300.0, "comparison": "GreaterThanThreshold"}, extra))
+}
+
+func with(p, extra map[string]any) map[string]any {
+	for k, v := range extra {
+		p[k] = v
+	}
+	return p
+}
+
+// The consumer of a queue whose oldest message is too old grows by
+// scale_by, without approval, and the age is re-measured.
+func TestOldMessagesScaleTheConsumerService(t *testing.T) {
+	r := newAccountRun(t)
+	out, err := r.run(t, "aws_sqs.scale_consumer", oldestMessage("orders", map[string]any{"scale_by": 2}))
+	if err != nil || out["healed"] != true {
+		t.Fatalf("%v %v", out, err)
+	}
+	if len(r.asked) != 0 {
+		t.Errorf("asked for approval of an automatic fix: %v", r.asked)
+	}
+	if c := out["capacity"].(map[string]any); c["from"] != 2.0 || c["to"] != 4.0 {
+		t.Errorf("capacity %v", c)
+	}
+	svc, _ := r.account.DescribeServices(map[string]any{"Cluster": "prod", "Services": []any{"orders-worker"}})
+	if d := svc.(map[string]any)["Services"].([]any)[0].(map[string]any)["DesiredCount"]; d != 4.0 {
+		t.Errorf("desired count %v", d)
+	}
+	if o := out["observed"].(map[string]any); o["latest"] != 120.0 {
+		t.Errorf("observed %v", o)
+	}
+}
+
+func TestOldMessagesScaleTheConsumerGroupWithinItsLimits(t *testing.T) {
+	r := newAccountRun(t)
+	out, err := r.run(t, "aws_sqs.scale_consumer", oldestMessage("invoices", map[string]any{"scale_by": 5}))
+	if err != nil || out["healed"] != true {
+		t.Fatalf("%v %v", out, err)
+	}
+	if _, _, desired, _ := r.fleet.Group("web"); desired != 4 {
+		t.Errorf("web desired %d, want its MaxSize 4", desired)
+	}
+	// The group is at its MaxSize: nothing changes, a human is called.
+	r = newAccountRun(t)
+	_, err = r.run(t, "aws_sqs.scale_consumer", oldestMessage("reports", nil))
+	wantError(t, err, "Medic.RemediationFailed")
+	if e := r.notice(t, "fix_result")["error"].(map[string]any); e["Error"] != "Medic.AtCapacityLimit" {
+		t.Errorf("error %v", e)
+	}
+	if _, _, desired, _ := r.fleet.Group("full"); desired != 3 {
+		t.Errorf("full group changed to %d", desired)
+	}
+}
+
+// No consumer tag, or one that does not name a consumer in the expected
+// form: only the evidence goes out, nothing is scaled.
+func TestOldMessagesWithoutAValidConsumerTagAreEscalated(t *testing.T) {
+	for _, queue := range []string{"payments", "tricky"} {
+		r := newAccountRun(t)
+		out, err := r.run(t, "aws_sqs.scale_consumer", oldestMessage(queue, nil))
+		if err != nil || out["escalated"] != true {
+			t.Fatalf("%s: %v %v", queue, out, err)
+		}
+		if n := r.notice(t, "evidence"); n["offer"] != nil {
+			t.Errorf("%s: offered %v", queue, n["offer"])
+		}
 	}
 }
