@@ -31,6 +31,7 @@ var AccountFiles = []string{"account.yaml", "account.yml", "account.json"}
 type Account struct {
 	mu        sync.Mutex
 	file      accountFile
+	down      map[string]bool // instances whose service fails target health checks
 	metrics   []*series
 	dbs       map[string]*dbInstance
 	functions map[string]*function
@@ -38,6 +39,8 @@ type Account struct {
 	services  map[string]*ecsService // by cluster + "/" + service
 	// fixed holds the resource names whose metrics now read after_fix.
 	fixed map[string]bool
+	// fleet holds the instances of target groups attached to a group.
+	fleet *Fleet
 }
 
 type series struct {
@@ -146,6 +149,14 @@ type api struct {
 type targetGroup struct {
 	Name    string   `yaml:"name"` // the TargetGroup dimension: targetgroup/NAME/ID
 	Targets []target `yaml:"targets"`
+	// AutoScalingGroup: the targets are this fleet group's members
+	// (port Port); ServiceDown members fail the health check until a
+	// command sent through SSM reaches them, if RestartFixes.
+	AutoScalingGroup string            `yaml:"auto_scaling_group"`
+	Port             int               `yaml:"port"`
+	ServiceDown      []string          `yaml:"service_down"`
+	RestartFixes     bool              `yaml:"restart_fixes"`
+	Tags             map[string]string `yaml:"tags"`
 }
 
 type target struct {
@@ -212,7 +223,12 @@ func ParseAccount(raw []byte) (*Account, error) {
 		return nil, err
 	}
 	a := &Account{file: file, metrics: file.Metrics, dbs: map[string]*dbInstance{}, functions: map[string]*function{},
-		queues: map[string]*queue{}, services: map[string]*ecsService{}, fixed: map[string]bool{}}
+		queues: map[string]*queue{}, services: map[string]*ecsService{}, fixed: map[string]bool{}, down: map[string]bool{}}
+	for _, tg := range file.TargetGroups {
+		for _, id := range tg.ServiceDown {
+			a.down[id] = true
+		}
+	}
 	for i, d := range file.RDS {
 		if !dbInstanceName.MatchString(d.ID) {
 			return nil, fmt.Errorf("rds_instances[%d].id: %q is not a DB instance identifier", i, d.ID)
@@ -270,6 +286,8 @@ func (a *Account) ops() map[string]func(any) (any, error) {
 		sdk + "rds:describeDBClusters":                       a.DescribeDBClusters,
 		sdk + "rds:modifyDBInstance":                         a.ModifyDBInstance,
 		sdk + "elasticloadbalancingv2:describeTargetHealth":  a.DescribeTargetHealth,
+		sdk + "elasticloadbalancingv2:describeTags":          a.DescribeTags,
+		sdk + "elasticloadbalancingv2:deregisterTargets":     a.DeregisterTargets,
 		sdk + "elasticloadbalancingv2:describeLoadBalancers": a.DescribeLoadBalancers,
 		sdk + "lambda:getFunctionConfiguration":              a.GetFunctionConfiguration,
 		sdk + "lambda:putFunctionConcurrency":                a.PutFunctionConcurrency,
@@ -298,4 +316,29 @@ func (a *Account) Operations() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// linkFleet lets target groups attached to Auto Scaling groups see the
+// fleet's instances.
+func (a *Account) linkFleet(f *Fleet) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.fleet == nil {
+		a.fleet = f
+	}
+}
+
+// CommandSent records a command sent through SSM to the instances: a
+// target group with restart_fixes counts it as the restart of its service.
+func (a *Account) CommandSent(instanceIDs []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, tg := range a.file.TargetGroups {
+		if !tg.RestartFixes {
+			continue
+		}
+		for _, id := range instanceIDs {
+			delete(a.down, id)
+		}
+	}
 }

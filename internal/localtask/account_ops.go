@@ -214,9 +214,14 @@ func (a *Account) DescribeTargetHealth(input any) (any, error) {
 		return nil, err
 	}
 	prefix := "arn:aws:elasticloadbalancing:" + a.region() + ":" + a.account() + ":"
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	for _, tg := range a.file.TargetGroups {
 		if in.TargetGroupArn != prefix+tg.Name {
 			continue
+		}
+		if tg.AutoScalingGroup != "" && a.fleet != nil {
+			return map[string]any{"TargetHealthDescriptions": a.fleet.groupTargets(tg.AutoScalingGroup, tg.Port, a.down)}, nil
 		}
 		out := []any{}
 		for _, t := range tg.Targets {
@@ -227,6 +232,76 @@ func (a *Account) DescribeTargetHealth(input any) (any, error) {
 			out = append(out, map[string]any{"Target": map[string]any{"Id": t.ID, "Port": float64(t.Port)}, "TargetHealth": health})
 		}
 		return map[string]any{"TargetHealthDescriptions": out}, nil
+	}
+	return nil, serviceError("ElasticLoadBalancingV2", "TargetGroupNotFoundException", "TargetGroupNotFound", "Target groups '%s' not found", in.TargetGroupArn)
+}
+
+// DescribeTags reports target groups' tags (medic:service names the
+// service their targets run).
+func (a *Account) DescribeTags(input any) (any, error) {
+	var in struct{ ResourceArns []string }
+	if err := decode(input, &in); err != nil {
+		return nil, err
+	}
+	prefix := "arn:aws:elasticloadbalancing:" + a.region() + ":" + a.account() + ":"
+	out := []any{}
+	for _, arn := range in.ResourceArns {
+		for _, tg := range a.file.TargetGroups {
+			if arn != prefix+tg.Name {
+				continue
+			}
+			tags := []any{}
+			for _, k := range sortedKeys(tg.Tags) {
+				tags = append(tags, map[string]any{"Key": k, "Value": tg.Tags[k]})
+			}
+			out = append(out, map[string]any{"ResourceArn": arn, "Tags": tags})
+		}
+	}
+	if len(out) != len(in.ResourceArns) {
+		return nil, serviceError("ElasticLoadBalancingV2", "TargetGroupNotFoundException", "TargetGroupNotFound", "One or more target groups not found")
+	}
+	return map[string]any{"TagDescriptions": out}, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// DeregisterTargets removes targets of a group that lists them (a group
+// attached to an Auto Scaling group deregisters its members itself).
+func (a *Account) DeregisterTargets(input any) (any, error) {
+	var in struct {
+		TargetGroupArn string
+		Targets        []struct{ Id string }
+	}
+	if err := decode(input, &in); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	prefix := "arn:aws:elasticloadbalancing:" + a.region() + ":" + a.account() + ":"
+	for i := range a.file.TargetGroups {
+		tg := &a.file.TargetGroups[i]
+		if in.TargetGroupArn != prefix+tg.Name {
+			continue
+		}
+		keep := tg.Targets[:0]
+		for _, t := range tg.Targets {
+			gone := false
+			for _, d := range in.Targets {
+				gone = gone || d.Id == t.ID
+			}
+			if !gone {
+				keep = append(keep, t)
+			}
+		}
+		tg.Targets = keep
+		return map[string]any{}, nil
 	}
 	return nil, serviceError("ElasticLoadBalancingV2", "TargetGroupNotFoundException", "TargetGroupNotFound", "Target groups '%s' not found", in.TargetGroupArn)
 }

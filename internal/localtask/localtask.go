@@ -37,6 +37,8 @@ const (
 	ResourceDescribeInstanceStatus = "arn:aws:states:::aws-sdk:ec2:describeInstanceStatus"
 	ResourceDescribeASGs           = "arn:aws:states:::aws-sdk:autoscaling:describeAutoScalingGroups"
 	ResourceSetDesiredCapacity     = "arn:aws:states:::aws-sdk:autoscaling:setDesiredCapacity"
+	ResourceSetInstanceHealth      = "arn:aws:states:::aws-sdk:autoscaling:setInstanceHealth"
+	ResourceDescribeASGInstances   = "arn:aws:states:::aws-sdk:autoscaling:describeAutoScalingInstances"
 	ResourceLambdaInvoke           = "arn:aws:states:::lambda:invoke"
 	ResourceLambdaInvokeWait       = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 	ResourceSNSPublish             = "arn:aws:states:::sns:publish"
@@ -59,7 +61,15 @@ type Handler struct {
 func (h *Handler) Invoke(ctx context.Context, req asl.TaskRequest) (any, error) {
 	switch req.Resource {
 	case ResourceSendCommand:
-		return h.SSM.SendCommand(ctx, req.Input)
+		out, err := h.SSM.SendCommand(ctx, req.Input)
+		if err == nil && h.Account != nil {
+			// A restart through SSM may fix a target's service (aws_elb).
+			var in struct{ InstanceIds []string }
+			if decode(req.Input, &in) == nil {
+				h.Account.CommandSent(in.InstanceIds)
+			}
+		}
+		return out, err
 	case ResourceGetCommandInvocation:
 		return h.SSM.GetCommandInvocation(req.Input)
 	case ResourceListCommandInvocations:
@@ -83,6 +93,7 @@ func (h *Handler) Invoke(ctx context.Context, req asl.TaskRequest) (any, error) 
 		return out, err
 	}
 	if op, ok := h.account().ops()[req.Resource]; ok {
+		h.account().linkFleet(h.Fleet)
 		return op(req.Input)
 	}
 	return nil, &asl.Error{Name: "States.TaskFailed", Cause: fmt.Sprintf("resource %q is not available locally", req.Resource)}
@@ -103,6 +114,8 @@ func (h *Handler) fleetOps() map[string]func(any) (any, error) {
 		ResourceDescribeInstanceStatus: f.DescribeInstanceStatus,
 		ResourceDescribeASGs:           f.DescribeAutoScalingGroups,
 		ResourceSetDesiredCapacity:     f.SetDesiredCapacity,
+		ResourceSetInstanceHealth:      f.SetInstanceHealth,
+		ResourceDescribeASGInstances:   f.DescribeAutoScalingInstances,
 	}
 }
 

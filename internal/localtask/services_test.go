@@ -70,6 +70,8 @@ volumes:
 `
 
 type accountRun struct {
+	// override replaces plan input values (a command that needs systemd).
+	override map[string]any
 	account  *localtask.Account
 	fleet    *localtask.Fleet
 	hub      *asl.TokenHub
@@ -121,6 +123,9 @@ func (r *accountRun) run(t *testing.T, ref string, params map[string]any) (map[s
 	if err != nil {
 		t.Fatal(err)
 	}
+	for k, v := range r.override {
+		plan.Input[k] = v
+	}
 	lib, err := workflow.LoadLibrary("../../statemachines", subs)
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +134,7 @@ func (r *accountRun) run(t *testing.T, ref string, params map[string]any) (map[s
 	if !ok {
 		t.Fatalf("no machine %s", plan.StateMachine)
 	}
-	h := &localtask.Handler{Fleet: r.fleet, Account: r.account, Functions: map[string]localtask.Function{
+	h := &localtask.Handler{SSM: &localtask.SSM{}, Fleet: r.fleet, Account: r.account, Functions: map[string]localtask.Function{
 		"medic-notify": func(_ context.Context, p any) (any, error) {
 			r.mu.Lock()
 			defer r.mu.Unlock()
@@ -149,7 +154,7 @@ func (r *accountRun) run(t *testing.T, ref string, params map[string]any) (map[s
 	}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := m.Run(ctx, plan.Input, asl.Options{Tasks: h, Tokens: r.hub, Clock: asl.NewVirtualClock(time.Unix(1700000000, 0)), ExecutionName: "test"})
+	out, err := m.Run(ctx, plan.Input, asl.Options{Tasks: h, Tokens: r.hub, Clock: settle{asl.NewVirtualClock(time.Unix(1700000000, 0))}, ExecutionName: "test"})
 	res, _ := out.(map[string]any)
 	return res, err
 }
