@@ -118,7 +118,10 @@ type accountFile struct {
 	Balancers    []balancer     `yaml:"load_balancers"`
 	Volumes      []volume       `yaml:"volumes"`
 	Region       string         `yaml:"region"`
-	AccountID    string         `yaml:"account_id"`
+	// LambdaConcurrency is the account's concurrent executions limit
+	// (default 1000); reservations are taken from it.
+	LambdaConcurrency int    `yaml:"lambda_concurrency"`
+	AccountID         string `yaml:"account_id"`
 }
 
 type topic struct {
@@ -290,6 +293,7 @@ func (a *Account) ops() map[string]func(any) (any, error) {
 		sdk + "elasticloadbalancingv2:deregisterTargets":     a.DeregisterTargets,
 		sdk + "elasticloadbalancingv2:describeLoadBalancers": a.DescribeLoadBalancers,
 		sdk + "lambda:getFunctionConfiguration":              a.GetFunctionConfiguration,
+		sdk + "lambda:getAccountSettings":                    a.GetAccountSettings,
 		sdk + "lambda:putFunctionConcurrency":                a.PutFunctionConcurrency,
 		sdk + "sqs:getQueueUrl":                              a.GetQueueURL,
 		sdk + "sqs:getQueueAttributes":                       a.GetQueueAttributes,

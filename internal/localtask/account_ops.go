@@ -148,6 +148,13 @@ func (a *Account) db(id string) (*dbInstance, error) {
 	return nil, serviceError("Rds", "DbInstanceNotFoundException", "DBInstanceNotFound", "DBInstance %s not found.", id)
 }
 
+func or0(n, def int) int {
+	if n == 0 {
+		return def
+	}
+	return n
+}
+
 // DescribeDBInstances describes one instance (DBInstanceIdentifier).
 func (a *Account) DescribeDBInstances(input any) (any, error) {
 	var in struct{ DBInstanceIdentifier string }
@@ -357,6 +364,27 @@ func (a *Account) GetFunctionConfiguration(input any) (any, error) {
 		"State": "Active", "LastUpdateStatus": "Successful", "Version": "$LATEST", "LastModified": "2026-11-20T10:00:00.000+0000"}, nil
 }
 
+// GetAccountSettings reports the concurrency limit and what reservations
+// leave unreserved.
+func (a *Account) GetAccountSettings(any) (any, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	limit := or0(a.file.LambdaConcurrency, 1000)
+	return map[string]any{"AccountLimit": map[string]any{"ConcurrentExecutions": float64(limit),
+		"UnreservedConcurrentExecutions": float64(limit - a.reserved(""))}}, nil
+}
+
+// reserved sums the reservations of every function but except.
+func (a *Account) reserved(except string) int {
+	n := 0
+	for _, f := range a.functions {
+		if f.ReservedConcurrency != nil && f.Name != except {
+			n += *f.ReservedConcurrency
+		}
+	}
+	return n
+}
+
 // PutFunctionConcurrency reserves concurrency; the function's metrics then
 // read after_fix (throttling stops when the reservation covers the load).
 func (a *Account) PutFunctionConcurrency(input any) (any, error) {
@@ -377,6 +405,10 @@ func (a *Account) PutFunctionConcurrency(input any) (any, error) {
 		return nil, serviceError("Lambda", "InvalidParameterValueException", "InvalidParameterValueException", "ReservedConcurrentExecutions must be a number >= 0")
 	}
 	n := *in.ReservedConcurrentExecutions
+	if limit := or0(a.file.LambdaConcurrency, 1000); limit-a.reserved(f.Name)-n < 100 {
+		return nil, serviceError("Lambda", "InvalidParameterValueException", "InvalidParameterValueException",
+			"Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [100].")
+	}
 	f.ReservedConcurrency = &n
 	a.fixed[f.Name] = true
 	return map[string]any{"ReservedConcurrentExecutions": float64(n)}, nil

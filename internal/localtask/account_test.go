@@ -66,6 +66,7 @@ func TestAccountRefusesLikeTheServices(t *testing.T) {
 		{a.ModifyDBInstance, map[string]any{"DBInstanceIdentifier": "nope", "MaxAllocatedStorage": 500}, "Rds.DbInstanceNotFoundException"},
 		{a.PutFunctionConcurrency, map[string]any{"FunctionName": "resize; rm -rf /", "ReservedConcurrentExecutions": 5}, "Lambda.LambdaException"},
 		{a.PutFunctionConcurrency, map[string]any{"FunctionName": "resize", "ReservedConcurrentExecutions": -1}, "Lambda.InvalidParameterValueException"},
+		{a.PutFunctionConcurrency, map[string]any{"FunctionName": "resize", "ReservedConcurrentExecutions": 950}, "Lambda.InvalidParameterValueException"},
 		{a.StartMessageMoveTask, map[string]any{"SourceArn": "arn:aws:sqs:us-east-1:123456789012:orders"}, "Sqs.UnsupportedOperationException"},
 		{a.GetQueueURL, map[string]any{"QueueName": "nope"}, "Sqs.QueueDoesNotExistException"},
 		{a.UpdateService, map[string]any{"Cluster": "prod", "Service": "api$(id)", "ForceNewDeployment": true}, "Ecs.InvalidParameterException"},

@@ -495,3 +495,42 @@ func TestOldMessagesWithoutAValidConsumerTagAreEscalated(t *testing.T) {
 		}
 	}
 }
+
+// Lambda keeps 100 executions unreserved: a reservation that would leave
+// less is not offered (nobody is asked, nothing changes).
+func TestReservationBeyondTheAccountsUnreservedIsNotOffered(t *testing.T) {
+	r := newAccountRun(t)
+	r.answer = approve
+	_, err := r.run(t, "aws_lambda.reserve_concurrency", alarmParams("AWS/Lambda", "Throttles",
+		map[string]any{"FunctionName": "resize"}, map[string]any{"function_name": "resize", "reserved_concurrency": 901}))
+	wantError(t, err, "Medic.RemediationFailed")
+	if len(r.asked) != 0 {
+		t.Errorf("asked %v", r.asked)
+	}
+	config := r.notice(t, "evidence")["evidence"].(map[string]any)["configuration"].(map[string]any)
+	if config["UnreservedConcurrentExecutions"] != 1000.0 {
+		t.Errorf("configuration %v", config)
+	}
+	if e := r.notice(t, "fix_result")["error"].(map[string]any); e["Error"] != "Medic.FixNotApplicable" {
+		t.Errorf("error %v", e)
+	}
+}
+
+// Hostile dimension values reach the evidence calls only as API parameters:
+// the lookup fails like AWS would, the escalation still goes out.
+func TestHostileDimensionsOnlyReachAPIParameters(t *testing.T) {
+	for _, bad := range []string{"x'; $(reboot)", "{% $states %}", "a\nb", strings.Repeat("z", 1024)} {
+		r := newAccountRun(t)
+		out, err := r.run(t, "aws_rds.escalate_with_evidence", alarmParams("AWS/RDS", "CPUUtilization", map[string]any{"DBInstanceIdentifier": bad}, nil))
+		if err != nil || out["escalated"] != true {
+			t.Fatalf("%q: %v %v", bad, out, err)
+		}
+		ev := r.notice(t, "evidence")
+		if c := ev["evidence"].(map[string]any)["configuration"].(map[string]any); c["error"] != "Rds.DbInstanceNotFoundException" {
+			t.Errorf("%q: configuration %v", bad, c)
+		}
+		if d := ev["alarm"].(map[string]any)["dimensions"].(map[string]any)["DBInstanceIdentifier"]; d != bad {
+			t.Errorf("%q: reported as %q", bad, d)
+		}
+	}
+}
