@@ -8,7 +8,11 @@
 //   - ec2:rebootInstances / stopInstances / startInstances /
 //     describeInstances / describeInstanceStatus and autoscaling:
 //     describeAutoScalingGroups / setDesiredCapacity act on a simulated
-//     fleet (Fleet, seeded from fleet.yaml in the state directory);
+//     fleet (Fleet, seeded from fleet.yaml in the state directory), as do
+//     autoscaling:setInstanceHealth / describeAutoScalingInstances;
+//   - the CloudWatch, RDS, ELBv2, Lambda, SQS, SNS, ECS, DynamoDB,
+//     ElastiCache, API Gateway and EBS calls of the aws_* packs act on a
+//     simulated account (Account, seeded from account.yaml);
 //   - lambda:invoke (and .waitForTaskToken) call Go handlers in-process;
 //   - sns:publish hands the message to a local sink.
 package localtask
