@@ -120,6 +120,9 @@ func TestShippedActionsBuildPlansForExistingMachines(t *testing.T) {
 	for _, a := range shippedPacks(t).Actions() {
 		given, ok := minimal[a.Ref]
 		if !ok {
+			given, ok = awsServiceMinimalParams[a.Ref]
+		}
+		if !ok {
 			t.Errorf("%s: add it to this test", a.Ref)
 			continue
 		}
@@ -580,6 +583,12 @@ func TestShippedParametersRefuseHostileValues(t *testing.T) {
 	hostile := []string{"--host=evil.example", "-H evil", "-Hevil", "--files0-from=/proc/self/environ",
 		"$(touch PWNED)", "`touch PWNED`", "x; touch PWNED", "x\ntouch PWNED", "x\x00y", "../../etc/passwd",
 		"x' y", "ｎｇｉｎｘ\u202e", strings.Repeat("A", 70000)}
+	// AWS names that only ever travel as Step Functions API parameters,
+	// never through a shell: AWS allows any printable text in an alarm
+	// name, and a leading "-" or a "/" in the others. They still refuse
+	// control characters, second lines and oversized values.
+	apiData := map[string]bool{"alarm_name": true, "metric_name": true, "function_name": true, "ecs_service": true, "cluster": true}
+	printable := func(v string) bool { return len(v) < 1024 && !strings.ContainsAny(v, "\x00\n") }
 	checked := 0
 	for _, a := range shippedPacks(t).Actions() {
 		for name, p := range a.Parameters {
@@ -588,6 +597,9 @@ func TestShippedParametersRefuseHostileValues(t *testing.T) {
 			}
 			checked++
 			for _, v := range hostile {
+				if strings.HasPrefix(a.Ref, "aws_") && apiData[name] && printable(v) {
+					continue
+				}
 				given := map[string]any{name: v}
 				if p.Type == "array" {
 					given[name] = []any{v}

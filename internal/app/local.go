@@ -113,6 +113,10 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
+	account, err := localtask.OpenAccount(cfg.StateDir) // the other services the aws_* packs call
+	if err != nil {
+		return nil, err
+	}
 	apiToken, err := apitoken.Ensure(cfg.StateDir)
 	if err != nil {
 		return nil, err
@@ -136,7 +140,7 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	}
 	starter := &workflow.LocalStarter{
 		Library: lib,
-		Tasks:   tasks.Watch(&localtask.Handler{SSM: &localtask.SSM{Dir: cfg.WorkDir}, Fleet: fleet, Functions: functions}),
+		Tasks:   tasks.Watch(&localtask.Handler{SSM: &localtask.SSM{Dir: cfg.WorkDir}, Fleet: fleet, Account: account, Functions: functions}),
 		Store:   execs,
 		Tokens:  tokens,
 		Clock:   cfg.Clock,

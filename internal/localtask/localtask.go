@@ -8,7 +8,11 @@
 //   - ec2:rebootInstances / stopInstances / startInstances /
 //     describeInstances / describeInstanceStatus and autoscaling:
 //     describeAutoScalingGroups / setDesiredCapacity act on a simulated
-//     fleet (Fleet, seeded from fleet.yaml in the state directory);
+//     fleet (Fleet, seeded from fleet.yaml in the state directory), as do
+//     autoscaling:setInstanceHealth / describeAutoScalingInstances;
+//   - the CloudWatch, RDS, ELBv2, Lambda, SQS, SNS, ECS, DynamoDB,
+//     ElastiCache, API Gateway and EBS calls of the aws_* packs act on a
+//     simulated account (Account, seeded from account.yaml);
 //   - lambda:invoke (and .waitForTaskToken) call Go handlers in-process;
 //   - sns:publish hands the message to a local sink.
 package localtask
@@ -37,6 +41,8 @@ const (
 	ResourceDescribeInstanceStatus = "arn:aws:states:::aws-sdk:ec2:describeInstanceStatus"
 	ResourceDescribeASGs           = "arn:aws:states:::aws-sdk:autoscaling:describeAutoScalingGroups"
 	ResourceSetDesiredCapacity     = "arn:aws:states:::aws-sdk:autoscaling:setDesiredCapacity"
+	ResourceSetInstanceHealth      = "arn:aws:states:::aws-sdk:autoscaling:setInstanceHealth"
+	ResourceDescribeASGInstances   = "arn:aws:states:::aws-sdk:autoscaling:describeAutoScalingInstances"
 	ResourceLambdaInvoke           = "arn:aws:states:::lambda:invoke"
 	ResourceLambdaInvokeWait       = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 	ResourceSNSPublish             = "arn:aws:states:::sns:publish"
@@ -50,6 +56,7 @@ type Function func(ctx context.Context, payload any) (any, error)
 type Handler struct {
 	SSM       *SSM
 	Fleet     *Fleet              // EC2 instances and Auto Scaling groups; nil = none
+	Account   *Account            // the other AWS services the aws_* packs call; nil = none
 	Functions map[string]Function // by function name (the last part of an ARN)
 	Publish   func(ctx context.Context, topicArn, subject, message string) error
 }
@@ -58,7 +65,15 @@ type Handler struct {
 func (h *Handler) Invoke(ctx context.Context, req asl.TaskRequest) (any, error) {
 	switch req.Resource {
 	case ResourceSendCommand:
-		return h.SSM.SendCommand(ctx, req.Input)
+		out, err := h.SSM.SendCommand(ctx, req.Input)
+		if err == nil && h.Account != nil {
+			// A restart through SSM may fix a target's service (aws_elb).
+			var in struct{ InstanceIds []string }
+			if decode(req.Input, &in) == nil {
+				h.Account.CommandSent(in.InstanceIds)
+			}
+		}
+		return out, err
 	case ResourceGetCommandInvocation:
 		return h.SSM.GetCommandInvocation(req.Input)
 	case ResourceListCommandInvocations:
@@ -71,6 +86,18 @@ func (h *Handler) Invoke(ctx context.Context, req asl.TaskRequest) (any, error) 
 		return h.publish(ctx, req.Input)
 	}
 	if op, ok := h.fleetOps()[req.Resource]; ok {
+		out, err := op(req.Input)
+		if err == nil && req.Resource == ResourceSetDesiredCapacity && h.Account != nil {
+			// A group that grew may be a queue's consumer (aws_sqs.scale_consumer).
+			var in struct{ AutoScalingGroupName string }
+			if decode(req.Input, &in) == nil {
+				h.Account.ConsumerScaled("asg:" + in.AutoScalingGroupName)
+			}
+		}
+		return out, err
+	}
+	if op, ok := h.account().ops()[req.Resource]; ok {
+		h.account().linkFleet(h.Fleet)
 		return op(req.Input)
 	}
 	return nil, &asl.Error{Name: "States.TaskFailed", Cause: fmt.Sprintf("resource %q is not available locally", req.Resource)}
@@ -91,7 +118,17 @@ func (h *Handler) fleetOps() map[string]func(any) (any, error) {
 		ResourceDescribeInstanceStatus: f.DescribeInstanceStatus,
 		ResourceDescribeASGs:           f.DescribeAutoScalingGroups,
 		ResourceSetDesiredCapacity:     f.SetDesiredCapacity,
+		ResourceSetInstanceHealth:      f.SetInstanceHealth,
+		ResourceDescribeASGInstances:   f.DescribeAutoScalingInstances,
 	}
+}
+
+// account is the simulated account; without one every resource is unknown.
+func (h *Handler) account() *Account {
+	if h.Account == nil {
+		return NewAccount()
+	}
+	return h.Account
 }
 
 func (h *Handler) invokeFunction(ctx context.Context, input any) (any, error) {
