@@ -19,7 +19,7 @@ import (
 // fakeInstance is one instance of the fake EC2 account.
 type fakeInstance struct {
 	ID, State, PrivateIP, PrivateDNS, PublicIP, IPv6 string
-	Tags                                           map[string]string
+	Tags                                             map[string]string
 }
 
 // fakeEC2 speaks EC2's Query protocol (form-encoded POST, XML answer) for
@@ -150,7 +150,7 @@ func TestEC2ResolvesOverTheWire(t *testing.T) {
 	fake := &fakeEC2{instances: account}
 	r := newEC2(t, fake)
 	for label, want := range map[string]string{
-		"10.0.1.5:9100":                               "i-0aaaaaaaaaaaaaaa1",
+		"10.0.1.5:9100": "i-0aaaaaaaaaaaaaaa1",
 		"ip-10-0-1-5.eu-west-1.compute.internal:9100": "i-0aaaaaaaaaaaaaaa1",
 		"ip-10-0-1-5:9100":                            "i-0aaaaaaaaaaaaaaa1",
 		"54.1.2.3:9100":                               "i-0aaaaaaaaaaaaaaa1",
