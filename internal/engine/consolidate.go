@@ -17,7 +17,7 @@ const DefaultEscalationAction = "core.notify"
 // consolidate is Handle with a Consolidator: every trigger is observed
 // (so resolutions close groups and `medic alerts` sees all alerts, matched
 // or not), then each matching rule is admitted or held.
-func (e *Engine) consolidate(ctx context.Context, t trigger.Trigger, matched []rule.Evaluation) []Outcome {
+func (e *Engine) consolidate(ctx context.Context, t trigger.Trigger, matched []rule.Evaluation, resolveErr error) []Outcome {
 	c := e.Consolidator
 	obs, err := c.Observe(ctx, t)
 	if err != nil {
@@ -43,7 +43,10 @@ func (e *Engine) consolidate(ctx context.Context, t trigger.Trigger, matched []r
 	var outcomes []Outcome
 	failed := false
 	for _, ev := range matched {
-		out := e.admit(ctx, obs, ev)
+		out, refused := e.refuseTarget(ctx, ev, t, resolveErr)
+		if !refused {
+			out = e.admit(ctx, obs, ev)
+		}
 		failed = failed || out.Error != ""
 		outcomes = append(outcomes, e.logged(t, out))
 	}
@@ -107,13 +110,19 @@ func (e *Engine) flushOne(ctx context.Context, f dispatch.Flush) Outcome {
 	if ok {
 		ev = e.Rules.EvaluateRule(r, f.Trigger, e.KV)
 	}
-	if !ok || !ev.Fires() {
-		// A rule removed or changed since the group formed: nothing to run,
-		// and nothing failed.
-		out.Held = "the rule no longer matches the group's alert"
-		if !ok {
-			out.Held = "the rule is no longer loaded"
-		}
+	// A rule removed or changed since the group formed: nothing to run,
+	// and nothing failed. A target that was not resolved is never guessed.
+	var why string
+	switch {
+	case !ok:
+		why = "the rule is no longer loaded"
+	case !ev.Fires():
+		why = "the rule no longer matches the group's alert"
+	default:
+		why = unresolvedTarget(r, f.Trigger)
+	}
+	if why != "" {
+		out.Held = why
 		if err := e.Consolidator.Release(ctx, *f.Lease, true); err != nil {
 			out.Error = err.Error()
 		}

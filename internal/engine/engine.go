@@ -23,6 +23,7 @@ import (
 	"github.com/medic-sre/medic/internal/metrics"
 	"github.com/medic-sre/medic/internal/pack"
 	"github.com/medic-sre/medic/internal/rule"
+	"github.com/medic-sre/medic/internal/target"
 	"github.com/medic-sre/medic/internal/trigger"
 )
 
@@ -53,6 +54,10 @@ type Engine struct {
 	// Metrics counts alerts, remediations and escalations (EMF in Lambda);
 	// nil counts nothing.
 	Metrics metrics.Counter
+	// Targets resolves the instance an alert names (a Prometheus instance
+	// label) into `trigger.target` (target.go); nil resolves nothing, and
+	// rules that use trigger.target are then refused.
+	Targets target.Resolver
 }
 
 // Outcome is what happened for one rule and one trigger.
@@ -76,6 +81,7 @@ type Outcome struct {
 // A failure of one rule never stops the others; the errors are returned
 // with the outcomes.
 func (e *Engine) Handle(ctx context.Context, t trigger.Trigger) []Outcome {
+	t, resolveErr := e.resolveTarget(ctx, t)
 	var matched []rule.Evaluation
 	for _, ev := range e.Rules.Evaluate(t, e.KV) {
 		e.log().Info("rule evaluated", "trigger", t.ID, "rule", ev.Rule.Ref, "matched", ev.Matched, "explain", ev.Explain())
@@ -87,12 +93,14 @@ func (e *Engine) Handle(ctx context.Context, t trigger.Trigger) []Outcome {
 		e.count(metrics.AlertsReceived)
 	}
 	if e.Consolidator != nil {
-		return e.consolidate(ctx, t, matched)
+		return e.consolidate(ctx, t, matched, resolveErr)
 	}
 	var outcomes []Outcome
 	for _, ev := range matched {
 		out := Outcome{Rule: ev.Rule.Ref, Matched: true}
-		if ev.Err != nil {
+		if refused, ok := e.refuseTarget(ctx, ev, t, resolveErr); ok {
+			out = refused
+		} else if ev.Err != nil {
 			out.Error = ev.Err.Error()
 		} else {
 			out.Execution, out.Duplicate, out.Error = e.startRule(ctx, t, ev, ExecutionName(ev.Rule.Ref, t.ID))
