@@ -33,6 +33,9 @@ type Decision struct {
 	ExecutionKey string `json:"execution_key,omitempty"`
 	// Lease, when Act, holds the target; Release it when the run ends.
 	Lease *guard.Lease `json:"lease,omitempty"`
+	// Symptom is the root cause when the alert is a symptom of a firing
+	// dependency (topology.go): held, not remediated on its own.
+	Symptom *Cause `json:"symptom,omitempty"`
 
 	// claim is the group action this decision took, so Abandon can give
 	// it back; empty for triggers that are not alerts.
@@ -88,13 +91,21 @@ func (c *Consolidator) Admit(ctx context.Context, obs *Observation, cfg Config) 
 		d.Reason = fmt.Sprintf("flapping (%.0f%% state changes): held until it settles", obs.FlapPercent)
 		return d, nil
 	}
+	cause, err := c.symptomOf(ctx, a, t)
+	if err != nil {
+		return d, err
+	}
 	now := c.now()
-	j, err := c.join(ctx, cfg, obs, now)
+	j, err := c.join(ctx, cfg, obs, now, cause != nil)
 	if err != nil {
 		return d, err
 	}
 	g := j.group
 	d.GroupKey = g.Key()
+	if cause != nil {
+		d.Reason, d.Symptom = cause.String(), cause
+		return d, c.noteSymptom(ctx, cause, a.Fingerprint, g.ID)
+	}
 	if !j.actNow {
 		switch {
 		case !j.isNew:
@@ -244,7 +255,20 @@ func (c *Consolidator) Due(ctx context.Context) ([]Flush, error) {
 		if now.Before(g.NextFlush) {
 			continue
 		}
-		f, ok, err := c.flush(ctx, g.ID, now)
+		cause, symptoms, err := c.heldSymptoms(ctx, g)
+		if err != nil {
+			return out, err
+		}
+		if cause != nil {
+			if held, err := c.holdGroup(ctx, g.ID, now); err != nil || held {
+				out = append(out, symptomFlush(g, cause))
+				if err != nil {
+					return out, err
+				}
+			}
+			continue
+		}
+		f, ok, err := c.flush(ctx, g.ID, now, symptoms)
 		if err != nil {
 			return out, err
 		}
@@ -255,7 +279,7 @@ func (c *Consolidator) Due(ctx context.Context) ([]Flush, error) {
 	return out, nil
 }
 
-func (c *Consolidator) flush(ctx context.Context, id string, now time.Time) (Flush, bool, error) {
+func (c *Consolidator) flush(ctx context.Context, id string, now time.Time, symptoms map[string]bool) (Flush, bool, error) {
 	var (
 		g    *Group
 		prev map[string]bool
@@ -293,7 +317,7 @@ func (c *Consolidator) flush(ctx context.Context, id string, now time.Time) (Flu
 	if err != nil || !act {
 		return Flush{}, false, err
 	}
-	fp, m := g.representative(prev)
+	fp, m := g.representative(prev, symptoms)
 	f := Flush{Rule: g.Rule, Trigger: m.Trigger}
 	for _, afp := range g.Firing() {
 		mm := g.Members[afp]
@@ -308,4 +332,19 @@ func (c *Consolidator) flush(ctx context.Context, id string, now time.Time) (Flu
 		err = c.unclaim(ctx, d.claim, g.NextFlush)
 	}
 	return f, true, err
+}
+
+// symptomFlush reports a due group held because all its alerts are
+// symptoms of cause.
+func symptomFlush(g *Group, cause *Cause) Flush {
+	fp, m := g.representative(nil, nil)
+	f := Flush{Rule: g.Rule, Decision: Decision{Reason: cause.String(), Symptom: cause, Fingerprint: fp, GroupKey: g.Key()}}
+	if m != nil {
+		f.Trigger = m.Trigger
+	}
+	for _, afp := range g.Firing() {
+		mm := g.Members[afp]
+		f.Alerts = append(f.Alerts, alert.Alert{Fingerprint: afp, Labels: mm.Labels, Status: mm.Status, At: mm.Since})
+	}
+	return f
 }

@@ -28,6 +28,8 @@ type Consolidator struct {
 	// AlertTTL is how long an alert without events is remembered (default
 	// 7 days).
 	AlertTTL time.Duration
+	// Topology are the packs' declared dependencies (topology.go).
+	Topology []Dependency
 }
 
 func (c *Consolidator) now() time.Time {
@@ -83,6 +85,9 @@ type Record struct {
 	// Groups the alert joined, so a resolution can close them whatever
 	// rule matched.
 	Groups []string `json:"groups,omitempty"`
+	// Nodes the alert put down while firing (topology.go), so its
+	// resolution brings them up.
+	Nodes []string `json:"nodes,omitempty"`
 	// Count is filled from the item's counter when read.
 	Count int64 `json:"-"`
 }
@@ -129,23 +134,29 @@ func (c *Consolidator) Observe(ctx context.Context, t trigger.Trigger) (*Observa
 	if obs.Count, err = c.State.Incr(ctx, alertKey(a.Fingerprint), 1, expires); err != nil {
 		return obs, fmt.Errorf("consolidate: count alert %s: %w", a.Fingerprint, err)
 	}
-	rec, err := c.track(ctx, obs, now, expires)
+	nodes := c.nodesOf(a, t)
+	rec, err := c.track(ctx, obs, now, expires, nodes)
 	if err != nil {
 		return obs, err
 	}
 	obs.groups = rec.Groups
-	if obs.Changed && a.Status == alert.Resolved {
+	switch {
+	case obs.Changed && a.Status == alert.Firing:
+		return obs, c.rootsDown(ctx, a, nodes, expires)
+	case obs.Changed && a.Status == alert.Resolved:
 		for _, g := range rec.Groups {
 			if err := c.resolveMember(ctx, g, a.Fingerprint); err != nil {
 				return obs, err
 			}
 		}
+		return obs, c.rootsUp(ctx, a.Fingerprint, rec.Nodes)
 	}
 	return obs, nil
 }
 
-// track updates the alert record's status and flap history.
-func (c *Consolidator) track(ctx context.Context, obs *Observation, now, expires time.Time) (Record, error) {
+// track updates the alert record's status and flap history; a firing
+// alert's record keeps the topology nodes it puts down.
+func (c *Consolidator) track(ctx context.Context, obs *Observation, now, expires time.Time, nodes []string) (Record, error) {
 	a := obs.Alert
 	var rec Record
 	_, err := state.Update(ctx, c.State, alertKey(a.Fingerprint), func(it *state.Item, _ bool) (bool, error) {
@@ -170,6 +181,9 @@ func (c *Consolidator) track(ctx context.Context, obs *Observation, now, expires
 		}
 		if isNew || changed {
 			rec.Status, rec.Since = a.Status, a.At
+			if a.Status == alert.Firing {
+				rec.Nodes = nodes
+			}
 		}
 		data, err := json.Marshal(rec)
 		it.Value, it.ExpiresAt = data, expires
