@@ -140,7 +140,7 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		Starter:      starter,
 		Settings:     action.Settings{PollSeconds: cfg.PollSeconds},
 		Log:          cfg.Log,
-		Consolidator: &dispatch.Consolidator{State: st, Inhibit: packs.InhibitRules()},
+		Consolidator: &dispatch.Consolidator{State: st, Inhibit: packs.InhibitRules(), Topology: packs.Topology()},
 		Targets:      fleetTargets(fleet),
 	}
 	srv := &server.Server{Engine: eng, Executions: execs, Tasks: tasks, APIToken: apiToken, Log: cfg.Log}

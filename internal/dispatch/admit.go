@@ -36,6 +36,9 @@ type Decision struct {
 	// Symptom is the root cause when the alert is a symptom of a firing
 	// dependency (topology.go): held, not remediated on its own.
 	Symptom *Cause `json:"symptom,omitempty"`
+	// Symptoms, when Act, are the alerts held as symptoms of this one (its
+	// incident), for the remediation's timeline.
+	Symptoms []string `json:"symptoms,omitempty"`
 
 	// claim is the group action this decision took, so Abandon can give
 	// it back; empty for triggers that are not alerts.
@@ -104,7 +107,7 @@ func (c *Consolidator) Admit(ctx context.Context, obs *Observation, cfg Config) 
 	d.GroupKey = g.Key()
 	if cause != nil {
 		d.Reason, d.Symptom = cause.String(), cause
-		return d, c.noteSymptom(ctx, cause, a.Fingerprint, g.ID)
+		return d, c.noteSymptom(ctx, cause, a, g.ID)
 	}
 	if !j.actNow {
 		switch {
@@ -118,6 +121,9 @@ func (c *Consolidator) Admit(ctx context.Context, obs *Observation, cfg Config) 
 	d.Target = targetOf(cfg, a.Labels, g.ID)
 	d.ExecutionKey = g.executionKey()
 	d.claim = groupClaim{group: g.ID, seq: g.Seq, prev: j.prev}
+	if d.Symptoms, err = c.symptomsOf(ctx, a, t); err != nil {
+		return d, err
+	}
 	d, err = c.guarded(ctx, cfg, d)
 	if err == nil && deferred(d) {
 		err = c.unclaim(ctx, d.claim, g.NextFlush)
@@ -325,6 +331,9 @@ func (c *Consolidator) flush(ctx context.Context, id string, now time.Time, symp
 	}
 	d := Decision{Fingerprint: fp, GroupKey: g.Key(), Target: targetOf(g.Config, m.Labels, g.ID),
 		ExecutionKey: g.executionKey(), claim: groupClaim{group: g.ID, seq: g.Seq, prev: prev}}
+	if d.Symptoms, err = c.symptomsOf(ctx, alert.Alert{Fingerprint: fp, Labels: m.Labels}, m.Trigger); err != nil {
+		return f, true, err
+	}
 	if f.Decision, err = c.guarded(ctx, g.Config, d); err != nil {
 		return f, true, err
 	}

@@ -71,6 +71,9 @@ type rootAlert struct {
 type symptomRef struct {
 	Fingerprint string `json:"fingerprint"`
 	Group       string `json:"group"`
+	// Name is the symptom's alert name and labels summary, bounded, for
+	// the root's timeline.
+	Name string `json:"name,omitempty"`
 }
 
 func topologyKey(node string) state.Key { return state.Key{PK: pkTopology, SK: node} }
@@ -242,7 +245,8 @@ func (c *Consolidator) rootGroups(ctx context.Context, cause *Cause) error {
 
 // noteSymptom lists a held alert's group on its root's node, so the group
 // is woken when the node is up.
-func (c *Consolidator) noteSymptom(ctx context.Context, cause *Cause, fp, group string) error {
+func (c *Consolidator) noteSymptom(ctx context.Context, cause *Cause, a alert.Alert, group string) error {
+	fp := a.Fingerprint
 	return c.updateNode(ctx, cause.Node, func(r *topologyRecord) bool {
 		if len(r.Roots) == 0 || len(r.Symptoms) >= maxSymptoms {
 			return false
@@ -252,7 +256,7 @@ func (c *Consolidator) noteSymptom(ctx context.Context, cause *Cause, fp, group 
 				return false
 			}
 		}
-		r.Symptoms = append(r.Symptoms, symptomRef{Fingerprint: fp, Group: group})
+		r.Symptoms = append(r.Symptoms, symptomRef{Fingerprint: fp, Group: group, Name: describe(a)})
 		return true
 	}, time.Time{})
 }
@@ -331,7 +335,7 @@ func (c *Consolidator) heldSymptoms(ctx context.Context, g *Group) (*Cause, map[
 			if first == nil {
 				first = cause
 			}
-			if err := c.noteSymptom(ctx, cause, fp, g.ID); err != nil {
+			if err := c.noteSymptom(ctx, cause, alert.Alert{Fingerprint: fp, Labels: m.Labels}, g.ID); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -374,4 +378,49 @@ func (c *Consolidator) holdGroup(ctx context.Context, id string, now time.Time) 
 		return true, encodeGroup(it, g)
 	})
 	return held, err
+}
+
+// describe names an alert for a timeline: its name and where it fires,
+// bounded (labels are the sender's).
+func describe(a alert.Alert) string {
+	where := ""
+	for _, k := range DefaultTargetLabels {
+		if v := a.Labels[k]; v != "" {
+			where = " on " + v
+			break
+		}
+	}
+	s := a.Name() + where
+	if len(s) > 120 {
+		s = s[:120] + "…"
+	}
+	return s + " (" + a.Fingerprint + ")"
+}
+
+// symptomsOf lists the symptoms held on the nodes a root alert puts down,
+// for the timeline of the root's remediation: "the root cause and its
+// symptoms". One read per node.
+func (c *Consolidator) symptomsOf(ctx context.Context, a alert.Alert, t trigger.Trigger) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range c.nodesOf(a, t) {
+		it, ok, err := c.State.Get(ctx, topologyKey(n))
+		if err != nil || !ok {
+			if err != nil {
+				return out, fmt.Errorf("consolidate: topology %s: %w", n, err)
+			}
+			continue
+		}
+		r, err := decodeNode(&it)
+		if err != nil {
+			return out, err
+		}
+		for _, s := range r.Symptoms {
+			if !seen[s.Fingerprint] {
+				seen[s.Fingerprint] = true
+				out = append(out, s.Name)
+			}
+		}
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/execution"
@@ -71,7 +72,7 @@ func (e *Engine) admit(ctx context.Context, obs *dispatch.Observation, ev rule.E
 		return out
 	}
 	if !d.Act {
-		out.Held, out.Duplicate = d.Reason, obs.Duplicate
+		out.Held, out.Duplicate, out.SymptomOf = d.Reason, obs.Duplicate, d.Symptom
 		if d.Escalate {
 			out.Escalation = e.escalate(ctx, ev.Rule.Ref, obs.Trigger, d)
 		}
@@ -99,7 +100,7 @@ func (e *Engine) Flush(ctx context.Context) ([]Outcome, error) {
 func (e *Engine) flushOne(ctx context.Context, f dispatch.Flush) Outcome {
 	out := Outcome{Rule: f.Rule, Matched: true}
 	if !f.Act {
-		out.Held = f.Reason
+		out.Held, out.SymptomOf = f.Reason, f.Symptom
 		if f.Escalate {
 			out.Escalation = e.escalate(ctx, f.Rule, f.Trigger, f.Decision)
 		}
@@ -139,6 +140,9 @@ func (e *Engine) launch(ctx context.Context, t trigger.Trigger, ev rule.Evaluati
 	c := e.Consolidator
 	name := ExecutionName(ev.Rule.Ref, d.ExecutionKey)
 	origin = append(origin, execution.Step{Kind: "guard", Name: d.Target, Detail: d.Reason})
+	if len(d.Symptoms) > 0 {
+		origin = append(origin, symptomsStep(d.Symptoms))
+	}
 	if err := c.Bind(ctx, name, *d.Lease); err != nil {
 		e.abandon(ctx, name, d)
 		return name, false, "consolidation: " + err.Error()
@@ -212,4 +216,15 @@ func (e *Engine) escalate(ctx context.Context, ruleRef string, t trigger.Trigger
 		e.count(metrics.Escalations)
 	}
 	return rec.ID
+}
+
+// symptomsStep puts the alerts held as symptoms of this remediation's
+// alert on its timeline: the root cause and its symptoms in one thread.
+func symptomsStep(symptoms []string) execution.Step {
+	const shown = 10
+	detail := strings.Join(symptoms[:min(len(symptoms), shown)], "; ")
+	if len(symptoms) > shown {
+		detail += fmt.Sprintf("; and %d more", len(symptoms)-shown)
+	}
+	return execution.Step{Kind: "symptoms", Name: fmt.Sprintf("%d alert(s) held as symptoms of this root cause", len(symptoms)), Detail: detail}
 }

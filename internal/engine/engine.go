@@ -74,6 +74,9 @@ type Outcome struct {
 	Held string `json:"held,omitempty"`
 	// Escalation is the execution that told a human automation stopped.
 	Escalation string `json:"escalation,omitempty"`
+	// SymptomOf is the root cause when the alert was held as a symptom of
+	// a firing dependency (Held says "symptom of ...").
+	SymptomOf *dispatch.Cause `json:"symptom_of,omitempty"`
 	Error      string `json:"error,omitempty"`
 }
 

@@ -90,7 +90,7 @@ func New(s Settings, starter engine.Starter, datastore kv.Reader, consolidation 
 		Log:      log,
 	}
 	if consolidation != nil {
-		e.Consolidator = &dispatch.Consolidator{State: consolidation, Inhibit: packs.InhibitRules()}
+		e.Consolidator = &dispatch.Consolidator{State: consolidation, Inhibit: packs.InhibitRules(), Topology: packs.Topology()}
 	}
 	return &Handler{engine: e, log: log, state: consolidation, counts: metrics.Discard{}}, nil
 }

@@ -8,6 +8,7 @@
 package target
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -55,6 +56,9 @@ var (
 	ec2Hostname = regexp.MustCompile(`^ip-(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})$`)
 )
 
+// ErrInvalid is the error of a label that is not one host's address.
+var ErrInvalid = errors.New("not an instance address")
+
 // ParseAddress reads an instance label: host, host:port, [v6]:port, a
 // bare IPv6 address, or an instance id. It refuses what cannot be one host
 // by name: empty, too long, spaces or control characters, a leading '-'
@@ -62,6 +66,14 @@ var (
 // port that is not 1-65535, colons that are neither host:port nor IPv6,
 // IPv6 zones.
 func ParseAddress(label string) (Address, error) {
+	a, err := parseAddress(label)
+	if err != nil {
+		return Address{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return a, nil
+}
+
+func parseAddress(label string) (Address, error) {
 	switch {
 	case label == "":
 		return Address{}, fmt.Errorf("instance label is empty")

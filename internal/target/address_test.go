@@ -66,8 +66,8 @@ func TestParseAddressRefusesHostileValues(t *testing.T) {
 		{"host_name", "not a host name"},
 	} {
 		_, err := ParseAddress(c.in)
-		if err == nil || !strings.Contains(err.Error(), c.why) {
-			t.Errorf("ParseAddress(%.40q) = %v; want an error saying %q", c.in, err, c.why)
+		if err == nil || !strings.Contains(err.Error(), c.why) || !Definitive(err) {
+			t.Errorf("ParseAddress(%.40q) = %v; want a definitive error saying %q", c.in, err, c.why)
 		}
 	}
 }

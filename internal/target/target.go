@@ -48,6 +48,13 @@ var (
 	ErrAmbiguous = errors.New("several instances have this address")
 )
 
+// Definitive reports a failure that a retry cannot fix: the label is not
+// an address, or it names no instance or several. Anything else (an API
+// error) may pass on a retry.
+func Definitive(err error) bool {
+	return errors.Is(err, ErrInvalid) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrAmbiguous)
+}
+
 // notFound and ambiguous build the definitive errors with their detail.
 func notFound(a Address, where string) error {
 	return fmt.Errorf("%w: %s %s in %s", ErrNotFound, a.Kind, a.Host, where)
