@@ -141,7 +141,7 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		Settings:     action.Settings{PollSeconds: cfg.PollSeconds},
 		Log:          cfg.Log,
 		Consolidator: &dispatch.Consolidator{State: st, Inhibit: packs.InhibitRules(), Topology: packs.Topology()},
-		Targets:      fleetTargets(fleet),
+		Targets:      FleetTargets(fleet),
 	}
 	srv := &server.Server{Engine: eng, Executions: execs, Tasks: tasks, APIToken: apiToken, Log: cfg.Log}
 	if !cfg.Slack.BotToken.Empty() || !cfg.Slack.SigningSecret.Empty() {

@@ -5,10 +5,10 @@ import (
 	"github.com/medic-sre/medic/internal/target"
 )
 
-// fleetTargets resolves alerts' instances against the simulated fleet
+// FleetTargets resolves alerts' instances against the simulated fleet
 // (<state>/fleet.yaml), and localhost to this machine, where `medic serve`
 // runs its commands.
-func fleetTargets(fleet *localtask.Fleet) target.Resolver {
+func FleetTargets(fleet *localtask.Fleet) target.Resolver {
 	return &target.Local{Instances: func() []target.FleetInstance {
 		list := fleet.Addresses()
 		out := make([]target.FleetInstance, len(list))

@@ -120,7 +120,7 @@ func (e *Engine) flushOne(ctx context.Context, f dispatch.Flush) Outcome {
 	case !ev.Fires():
 		why = "the rule no longer matches the group's alert"
 	default:
-		why = unresolvedTarget(r, f.Trigger)
+		why = UnresolvedTarget(r, f.Trigger)
 	}
 	if why != "" {
 		out.Held = why

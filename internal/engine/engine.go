@@ -74,10 +74,11 @@ type Outcome struct {
 	Held string `json:"held,omitempty"`
 	// Escalation is the execution that told a human automation stopped.
 	Escalation string `json:"escalation,omitempty"`
+	Error      string `json:"error,omitempty"`
+
 	// SymptomOf is the root cause when the alert was held as a symptom of
 	// a firing dependency (Held says "symptom of ...").
 	SymptomOf *dispatch.Cause `json:"symptom_of,omitempty"`
-	Error      string `json:"error,omitempty"`
 }
 
 // Handle evaluates one trigger and starts the action of every matching rule.

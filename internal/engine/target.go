@@ -125,9 +125,9 @@ func mentions(v any, s string) bool {
 	return false
 }
 
-// unresolvedTarget says why a rule that uses trigger.target must not run
+// UnresolvedTarget says why a rule that uses trigger.target must not run
 // for t, or "" when it may. A rule never runs on a guessed host.
-func unresolvedTarget(r *rule.Rule, t trigger.Trigger) string {
+func UnresolvedTarget(r *rule.Rule, t trigger.Trigger) string {
 	if !alert.IsAlert(t) || !usesTarget(r) {
 		return ""
 	}
@@ -146,7 +146,7 @@ func unresolvedTarget(r *rule.Rule, t trigger.Trigger) string {
 // A failure that a retry may fix (an EC2 API error) is an error instead,
 // so the event source retries the delivery.
 func (e *Engine) refuseTarget(ctx context.Context, ev rule.Evaluation, t trigger.Trigger, resolveErr error) (Outcome, bool) {
-	why := unresolvedTarget(ev.Rule, t)
+	why := UnresolvedTarget(ev.Rule, t)
 	if why == "" {
 		return Outcome{}, false
 	}
