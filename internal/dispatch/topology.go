@@ -78,7 +78,7 @@ type symptomRef struct {
 
 func topologyKey(node string) state.Key { return state.Key{PK: pkTopology, SK: node} }
 
-// payloadTarget reads the resolved target the engine put in an alert's
+// resolvedTarget reads the resolved target the engine put in an alert's
 // payload (engine.TargetKey): its instance id and dependencies.
 func resolvedTarget(t trigger.Trigger) (id string, dependsOn []string) {
 	p, _ := t.Payload["target"].(map[string]any)

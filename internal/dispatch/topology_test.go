@@ -202,3 +202,25 @@ func TestSymptomStormCostsOneAdmissionEach(t *testing.T) {
 		t.Fatalf("%d symptoms acted after the root resolved; want 30 (rate_per_rule)", acted)
 	}
 }
+
+// Labels are the sender's: a symptom's name on the root's timeline is
+// bounded however long its labels are.
+func TestSymptomNamesOnTheRootAreBounded(t *testing.T) {
+	f := topologyFixture(t)
+	root := f.alarm("db-down", "i-db", "ALARM")
+	f.observe(root)
+	huge := strings.Repeat("x", 10000)
+	d := f.admit(f.alarm(huge, "i-app"+huge, "ALARM"), appRule)
+	want(t, d, false, "symptom of db-down")
+	a, err := alert.FromTrigger(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := f.c.symptomsOf(ctx, a, root)
+	if err != nil || len(names) != 1 {
+		t.Fatalf("%q, %v; want the one symptom", names, err)
+	}
+	if len(names[0]) > 160 {
+		t.Fatalf("the symptom's name is %d bytes; want it bounded", len(names[0]))
+	}
+}
