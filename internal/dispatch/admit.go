@@ -36,6 +36,9 @@ type Decision struct {
 	// Symptom is the root cause when the alert is a symptom of a firing
 	// dependency (topology.go): held, not remediated on its own.
 	Symptom *Cause `json:"symptom,omitempty"`
+	// Announce, for a symptom listed on its root for the first time, names
+	// the root's remediations already started: their threads are told.
+	Announce []Announcement `json:"announce,omitempty"`
 	// Symptoms, when Act, are the alerts held as symptoms of this one (its
 	// incident), for the remediation's timeline.
 	Symptoms []string `json:"symptoms,omitempty"`
@@ -107,7 +110,11 @@ func (c *Consolidator) Admit(ctx context.Context, obs *Observation, cfg Config) 
 	d.GroupKey = g.Key()
 	if cause != nil {
 		d.Reason, d.Symptom = cause.String(), cause
-		return d, c.noteSymptom(ctx, cause, a, g.ID)
+		ann, err := c.noteSymptom(ctx, cause, a, g.ID)
+		if ann != nil {
+			d.Announce = []Announcement{*ann}
+		}
+		return d, err
 	}
 	if !j.actNow {
 		switch {
@@ -261,13 +268,15 @@ func (c *Consolidator) Due(ctx context.Context) ([]Flush, error) {
 		if now.Before(g.NextFlush) {
 			continue
 		}
-		cause, symptoms, err := c.heldSymptoms(ctx, g)
+		cause, symptoms, anns, err := c.heldSymptoms(ctx, g)
 		if err != nil {
 			return out, err
 		}
 		if cause != nil {
 			if held, err := c.holdGroup(ctx, g.ID, now); err != nil || held {
-				out = append(out, symptomFlush(g, cause))
+				f := symptomFlush(g, cause)
+				f.Announce = anns
+				out = append(out, f)
 				if err != nil {
 					return out, err
 				}

@@ -245,9 +245,12 @@ func (c *Consolidator) rootGroups(ctx context.Context, cause *Cause) error {
 
 // noteSymptom lists a held alert's group on its root's node, so the group
 // is woken when the node is up.
-func (c *Consolidator) noteSymptom(ctx context.Context, cause *Cause, a alert.Alert, group string) error {
+// It returns the announcement of a symptom listed for the first time, for
+// the root's remediations that already started.
+func (c *Consolidator) noteSymptom(ctx context.Context, cause *Cause, a alert.Alert, group string) (*Announcement, error) {
 	fp := a.Fingerprint
-	return c.updateNode(ctx, cause.Node, func(r *topologyRecord) bool {
+	added := false
+	err := c.updateNode(ctx, cause.Node, func(r *topologyRecord) bool {
 		if len(r.Roots) == 0 || len(r.Symptoms) >= maxSymptoms {
 			return false
 		}
@@ -257,8 +260,53 @@ func (c *Consolidator) noteSymptom(ctx context.Context, cause *Cause, a alert.Al
 			}
 		}
 		r.Symptoms = append(r.Symptoms, symptomRef{Fingerprint: fp, Group: group, Name: describe(a)})
+		added = true
 		return true
 	}, time.Time{})
+	if err != nil || !added {
+		return nil, err
+	}
+	return c.announce(ctx, cause, a)
+}
+
+// Announcement tells the root's remediations (their threads) about a new
+// symptom.
+type Announcement struct {
+	Symptom string `json:"symptom"`
+	// Incidents are the root's group actions that started.
+	Incidents []Incident `json:"incidents,omitempty"`
+}
+
+// Incident is one group action: engine.ExecutionName(Rule, ExecutionKey)
+// names its execution.
+type Incident struct {
+	Rule         string `json:"rule"`
+	ExecutionKey string `json:"execution_key"`
+}
+
+// announce reads the root's groups for the actions they started.
+func (c *Consolidator) announce(ctx context.Context, cause *Cause, a alert.Alert) (*Announcement, error) {
+	ann := &Announcement{Symptom: describe(a)}
+	for _, id := range cause.Groups {
+		it, ok, err := c.State.Get(ctx, groupKey(id))
+		if err != nil || !ok {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		g, err := decodeGroup(&it)
+		if err != nil {
+			return nil, err
+		}
+		if g.Seq > 0 {
+			ann.Incidents = append(ann.Incidents, Incident{Rule: g.Rule, ExecutionKey: g.executionKey()})
+		}
+	}
+	if len(ann.Incidents) == 0 {
+		return nil, nil
+	}
+	return ann, nil
 }
 
 // updateNode applies change to a node's record (creating it when expires
@@ -317,33 +365,40 @@ func (c *Consolidator) wake(ctx context.Context, id string, now time.Time) error
 // heldSymptoms checks a due group's firing members: it returns the cause
 // when every one of them is a symptom (the group must not act), and the
 // symptoms otherwise (the action's representative is then another alert).
-func (c *Consolidator) heldSymptoms(ctx context.Context, g *Group) (*Cause, map[string]bool, error) {
+func (c *Consolidator) heldSymptoms(ctx context.Context, g *Group) (*Cause, map[string]bool, []Announcement, error) {
 	if !c.hasTopology(g) {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
-	var first *Cause
+	var (
+		first *Cause
+		anns  []Announcement
+	)
 	symptoms := map[string]bool{}
 	firing := g.Firing()
 	for _, fp := range firing {
 		m := g.Members[fp]
 		cause, err := c.symptomOf(ctx, alert.Alert{Fingerprint: fp, Labels: m.Labels, Status: m.Status}, m.Trigger)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if cause != nil {
 			symptoms[fp] = true
 			if first == nil {
 				first = cause
 			}
-			if err := c.noteSymptom(ctx, cause, alert.Alert{Fingerprint: fp, Labels: m.Labels}, g.ID); err != nil {
-				return nil, nil, err
+			ann, err := c.noteSymptom(ctx, cause, alert.Alert{Fingerprint: fp, Labels: m.Labels}, g.ID)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if ann != nil {
+				anns = append(anns, *ann)
 			}
 		}
 	}
 	if len(firing) > 0 && len(symptoms) == len(firing) {
-		return first, nil, nil
+		return first, nil, anns, nil
 	}
-	return nil, symptoms, nil
+	return nil, symptoms, nil, nil
 }
 
 // hasTopology avoids reads for groups no dependency can concern.

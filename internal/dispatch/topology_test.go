@@ -224,3 +224,20 @@ func TestSymptomNamesOnTheRootAreBounded(t *testing.T) {
 		t.Fatalf("the symptom's name is %d bytes; want it bounded", len(names[0]))
 	}
 }
+
+// A symptom listed on its root for the first time names the root's
+// started remediations (to tell their threads); a repeat does not.
+func TestNewSymptomAnnouncesTheRootsActions(t *testing.T) {
+	f := topologyFixture(t)
+	db := f.admit(f.alarm("db-down", "i-db", "ALARM"), dbRule)
+	want(t, db, true, "act on i-db")
+	first := f.admit(f.alarm("app-5xx", "i-app1", "ALARM"), appRule)
+	if len(first.Announce) != 1 || len(first.Announce[0].Incidents) != 1 ||
+		first.Announce[0].Incidents[0] != (Incident{Rule: dbRule.Rule, ExecutionKey: db.ExecutionKey}) ||
+		!strings.HasPrefix(first.Announce[0].Symptom, "app-5xx on i-app1") {
+		t.Fatalf("announce %+v; want the root's action %s", first.Announce, db.ExecutionKey)
+	}
+	if repeat := f.admit(f.alarm("app-5xx", "i-app1", "ALARM"), appRule); repeat.Symptom == nil || len(repeat.Announce) != 0 {
+		t.Fatalf("a repeat is held but not announced again: %+v", repeat)
+	}
+}

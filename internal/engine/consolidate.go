@@ -73,6 +73,7 @@ func (e *Engine) admit(ctx context.Context, obs *dispatch.Observation, ev rule.E
 	}
 	if !d.Act {
 		out.Held, out.Duplicate, out.SymptomOf = d.Reason, obs.Duplicate, d.Symptom
+		e.announce(ctx, d)
 		if d.Escalate {
 			out.Escalation = e.escalate(ctx, ev.Rule.Ref, obs.Trigger, d)
 		}
@@ -101,6 +102,7 @@ func (e *Engine) flushOne(ctx context.Context, f dispatch.Flush) Outcome {
 	out := Outcome{Rule: f.Rule, Matched: true}
 	if !f.Act {
 		out.Held, out.SymptomOf = f.Reason, f.Symptom
+		e.announce(ctx, f.Decision)
 		if f.Escalate {
 			out.Escalation = e.escalate(ctx, f.Rule, f.Trigger, f.Decision)
 		}
@@ -227,4 +229,18 @@ func symptomsStep(symptoms []string) execution.Step {
 		detail += fmt.Sprintf("; and %d more", len(symptoms)-shown)
 	}
 	return execution.Step{Kind: "symptoms", Name: fmt.Sprintf("%d alert(s) held as symptoms of this root cause", len(symptoms)), Detail: detail}
+}
+
+// announce tells the root's remediations about a new symptom: the root
+// cause and its symptoms read in one thread.
+func (e *Engine) announce(ctx context.Context, d dispatch.Decision) {
+	if e.Annotate == nil || d.Symptom == nil {
+		return
+	}
+	for _, a := range d.Announce {
+		for _, inc := range a.Incidents {
+			e.Annotate(ctx, ExecutionName(inc.Rule, inc.ExecutionKey), execution.Step{
+				Time: e.now(), Kind: "symptom", Name: a.Symptom, Detail: "held: " + d.Reason})
+		}
+	}
 }

@@ -58,6 +58,10 @@ type Engine struct {
 	// label) into `trigger.target` (target.go); nil resolves nothing, and
 	// rules that use trigger.target are then refused.
 	Targets target.Resolver
+	// Annotate, when set, tells a running or finished execution's thread
+	// (console, Slack) about a step after the fact: a new symptom of the
+	// alert it remediates. nil tells nothing.
+	Annotate func(ctx context.Context, executionID string, step execution.Step)
 }
 
 // Outcome is what happened for one rule and one trigger.

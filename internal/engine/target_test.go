@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medic-sre/medic/internal/execution"
 	"github.com/medic-sre/medic/internal/sensor"
 	"github.com/medic-sre/medic/internal/target"
 	"github.com/medic-sre/medic/internal/trigger"
@@ -136,5 +137,37 @@ func TestTargetPayloadIsTheEngines(t *testing.T) {
 	hook := trigger.Trigger{Type: "core.st2.webhook", Payload: map[string]any{"target": "x"}}
 	if WithTarget(context.Background(), localTargets(), hook).Payload["target"] != "x" {
 		t.Fatal("a webhook's payload is the sender's own and is left alone")
+	}
+}
+
+// The root cause and its symptoms read in one thread: a symptom that
+// arrives after the root's remediation started is told to that execution.
+func TestNewSymptomIsToldToTheRootsRemediation(t *testing.T) {
+	e, st, _, _ := consolidatingEngine(t, 0)
+	fleet := []target.FleetInstance{
+		{ID: "i-0abc", State: "running"},
+		{ID: "i-0app1", State: "running", PrivateIP: "10.0.1.5", Tags: map[string]string{target.DependsOnTag: "i-0abc"}},
+	}
+	e.Targets = &target.Local{Instances: func() []target.FleetInstance { return fleet }}
+	type note struct{ id, name, detail string }
+	var notes []note
+	e.Annotate = func(_ context.Context, id string, s execution.Step) {
+		notes = append(notes, note{id, s.Name, s.Detail})
+	}
+	ctx := context.Background()
+	root := e.Handle(ctx, diskAlarm("evt-1", "ALARM")) // free_disk_on_alarm acts at once
+	if len(root) != 1 || root[0].Execution == "" {
+		t.Fatalf("root: %+v", root)
+	}
+	app := e.Handle(ctx, unitFailedAt(t, "10.0.1.5:9100"))
+	if len(app) != 1 || !strings.HasPrefix(app[0].Held, "symptom of disk-full") || app[0].SymptomOf == nil {
+		t.Fatalf("symptom: %+v", app)
+	}
+	if len(notes) != 1 || notes[0].id != root[0].Execution || !strings.Contains(notes[0].name, "SystemdUnitFailed on 10.0.1.5:9100") ||
+		!strings.Contains(notes[0].detail, "held: symptom of disk-full") {
+		t.Fatalf("the root's thread should be told once: %+v", notes)
+	}
+	if len(st.started) != 1 {
+		t.Fatalf("%d started; the symptom must not run", len(st.started))
 	}
 }

@@ -66,8 +66,10 @@ func fleetMatcher(a Address) func(FleetInstance) bool {
 		if ip, ok := ec2HostnameIP(a.Host); ok {
 			return func(in FleetInstance) bool { return in.PrivateIP == ip }
 		}
+		// Fleet ids are free-form (i-0web1), not EC2's hex: one that is
+		// not an EC2 id parses as a host name, and is matched as an id too.
 		return func(in FleetInstance) bool {
-			return strings.EqualFold(in.Tags["Name"], a.Host) || firstLabel(in.PrivateDNS) == a.Host
+			return strings.EqualFold(in.ID, a.Host) || strings.EqualFold(in.Tags["Name"], a.Host) || firstLabel(in.PrivateDNS) == a.Host
 		}
 	}
 	return func(FleetInstance) bool { return false }

@@ -16,11 +16,13 @@ func TestLocalResolvesTheFleet(t *testing.T) {
 		{ID: "i-0eeeeeeeeeeeeeee1", State: "terminated", PrivateIP: "10.0.3.3"},
 		{ID: "i-0fffffffffffffff1", State: "running", PrivateIP: "10.0.9.9"},
 		{ID: "i-0fffffffffffffff2", State: "running", PublicIP: "10.0.9.9"},
+		{ID: "i-0web1", State: "running"},
 	}
 	r := &Local{Instances: func() []FleetInstance { return fleet }}
 	for label, want := range map[string]string{
 		"10.0.1.5:9100": "i-0aaaaaaaaaaaaaaa1", "ip-10-0-1-5.ec2.internal:9100": "i-0aaaaaaaaaaaaaaa1",
 		"ip-10-0-1-5": "i-0aaaaaaaaaaaaaaa1", "db-main": "i-0dddddddddddddddd",
+		"i-0web1": "i-0web1", "I-0WEB1": "i-0web1",
 		"localhost:9100": LocalTarget, "127.0.0.1:9100": LocalTarget, "[::1]:9100": LocalTarget,
 	} {
 		got, err := resolve(t, r, label)
