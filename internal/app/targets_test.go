@@ -5,10 +5,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/medic-sre/medic/internal/asl"
+	"github.com/medic-sre/medic/internal/execution"
 	"github.com/medic-sre/medic/internal/target"
 )
 
@@ -42,5 +44,29 @@ func TestServeResolvesInstancesFromTheFleetFile(t *testing.T) {
 	a, _ := target.ParseAddress("10.0.1.5")
 	if got, _ := local.Engine.Targets.Resolve(context.Background(), a); len(got.DependsOn) != 1 || got.DependsOn[0] != "i-0db1" {
 		t.Errorf("the fleet's medic:depends-on tag: %+v", got)
+	}
+}
+
+// A late symptom is shown under the root's execution on the console (the
+// local stand-in for its Slack thread).
+func TestServeShowsALateSymptomUnderTheRootsExecution(t *testing.T) {
+	var out bytes.Buffer
+	local, err := NewLocal(LocalConfig{
+		PacksDir: filepath.Join(repo, "packs"), MachinesDir: filepath.Join(repo, "statemachines"),
+		StateDir: t.TempDir(), PollSeconds: 1, Out: &out, Clock: asl.NewVirtualClock(time.Now()),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := &execution.Record{ID: "linux-free_disk_on_alarm-root", Started: time.Now()}
+	if err := local.Executions.Create(root); err != nil {
+		t.Fatal(err)
+	}
+	step := execution.Step{Time: time.Now(), Kind: "symptom", Name: "SystemdUnitFailed on 10.0.1.5:9100 (fp)", Detail: "held: symptom of disk-full"}
+	local.Engine.Annotate(context.Background(), root.ID, step)
+	local.Engine.Annotate(context.Background(), "no-such-execution", step)
+	if got := out.String(); !strings.Contains(got, "execution "+root.ID) || !strings.Contains(got, "SystemdUnitFailed on 10.0.1.5:9100") ||
+		strings.Contains(got, "no-such-execution") {
+		t.Fatalf("console:\n%s", got)
 	}
 }
