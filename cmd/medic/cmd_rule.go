@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -10,7 +11,10 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/medic-sre/medic/internal/app"
+	"github.com/medic-sre/medic/internal/engine"
 	"github.com/medic-sre/medic/internal/kv"
+	"github.com/medic-sre/medic/internal/localtask"
 	"github.com/medic-sre/medic/internal/pack"
 	"github.com/medic-sre/medic/internal/rule"
 	"github.com/medic-sre/medic/internal/trigger"
@@ -51,6 +55,10 @@ func runRule(args []string, stdout, stderr io.Writer) int {
 	}
 	triggers, err := readEvent(*eventFile)
 	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ruleTestError
+	}
+	if triggers, err = withTargets(*state, triggers); err != nil {
 		fmt.Fprintln(stderr, err)
 		return ruleTestError
 	}
@@ -108,6 +116,9 @@ func testOne(r *rule.Rule, t trigger.Trigger, store kv.Reader, set *pack.Set, st
 	}
 	if ev.Err != nil {
 		return ruleTestError
+	}
+	if why := engine.UnresolvedTarget(r, t); why != "" {
+		fmt.Fprintf(stdout, "note: the engine would not run this rule on this alert: %s (it is held and escalated)\n", why)
 	}
 	if set != nil {
 		return resolveWithPacks(set, ev, stdout, stderr)
@@ -182,4 +193,19 @@ func resolveWithPacks(set *pack.Set, ev rule.Evaluation, stdout, stderr io.Write
 		fmt.Fprintf(stdout, "  %s = %s\n", k, v)
 	}
 	return ruleMatched
+}
+
+// withTargets resolves alerts' instances as `medic serve` does, against the
+// state directory's fleet file (and localhost), so rules that read
+// trigger.target are tested with it.
+func withTargets(stateDir string, triggers []trigger.Trigger) ([]trigger.Trigger, error) {
+	fleet, err := localtask.OpenFleet(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	resolver := app.FleetTargets(fleet)
+	for i := range triggers {
+		triggers[i] = engine.WithTarget(context.Background(), resolver, triggers[i])
+	}
+	return triggers, nil
 }

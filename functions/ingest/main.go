@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/medic-sre/medic/internal/ingest"
 	"github.com/medic-sre/medic/internal/lambdaenv"
 	"github.com/medic-sre/medic/internal/metrics"
+	"github.com/medic-sre/medic/internal/target"
 )
 
 func main() {
@@ -41,5 +43,8 @@ func main() {
 	// CloudWatch Logs turns these stdout lines into the Medic metrics the
 	// stack's dashboard and alarms use.
 	h.CountWith(&metrics.EMF{Namespace: os.Getenv("MEDIC_METRICS_NAMESPACE"), Out: os.Stdout})
+	// Prometheus alerts name an address, not an instance id: resolve it
+	// with ec2:DescribeInstances, cached in this Lambda instance's memory.
+	h.ResolveWith(&target.Cache{Next: &target.EC2{API: ec2.NewFromConfig(cfg)}})
 	lambda.Start(h.Handle)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/medic-sre/medic/internal/pack"
 	"github.com/medic-sre/medic/internal/rule"
 	"github.com/medic-sre/medic/internal/sensor"
+	"github.com/medic-sre/medic/internal/target"
 )
 
 // Regressions of option injection, unresolved paths and leaked secrets,
@@ -45,6 +46,9 @@ func alertPlan(t *testing.T, body []byte, wantRule string) (plan Plan, refused e
 	}
 	var fired []rule.Evaluation
 	for _, tr := range triggers {
+		// The engine resolves an alert's instance (internal/engine/target.go);
+		// these alerts name the local machine.
+		tr.Payload["target"] = target.Payload(target.Target{InstanceID: target.LocalTarget, Source: "local"}, nil)
 		for _, ev := range rule.NewIndex(set.Rules()).Evaluate(tr, noKV{}) {
 			if ev.Fires() {
 				fired = append(fired, ev)

@@ -17,6 +17,7 @@ import (
 	"github.com/medic-sre/medic/internal/localrun"
 	"github.com/medic-sre/medic/internal/pack"
 	"github.com/medic-sre/medic/internal/rule"
+	"github.com/medic-sre/medic/internal/target"
 	"github.com/medic-sre/medic/internal/trigger"
 )
 
@@ -50,6 +51,8 @@ func TestShippedRulesFireWithTheirActionsParameters(t *testing.T) {
 	set := shippedPacks(t)
 	unitFailed := trigger.Trigger{ID: "u", Type: trigger.TypeAlertmanager, Payload: map[string]any{
 		"status": "firing", "alertname": "SystemdUnitFailed", "labels": map[string]any{"name": "nginx.service", "instance_id": "i-0abc"},
+		// The engine resolves the alert's instance (internal/engine/target.go).
+		"target": target.Payload(target.Target{InstanceID: "i-0abc", Source: "ec2"}, nil),
 	}}
 	cases := []struct {
 		trigger trigger.Trigger

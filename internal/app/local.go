@@ -30,6 +30,7 @@ import (
 	"github.com/medic-sre/medic/internal/rule"
 	"github.com/medic-sre/medic/internal/server"
 	"github.com/medic-sre/medic/internal/server/apitoken"
+	"github.com/medic-sre/medic/internal/slack/notify"
 	"github.com/medic-sre/medic/internal/slack/secrets"
 	"github.com/medic-sre/medic/internal/state"
 	"github.com/medic-sre/medic/internal/workflow"
@@ -159,8 +160,10 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		Starter:      starter,
 		Settings:     action.Settings{PollSeconds: cfg.PollSeconds},
 		Log:          cfg.Log,
-		Consolidator: &dispatch.Consolidator{State: st, Inhibit: packs.InhibitRules()},
+		Consolidator: &dispatch.Consolidator{State: st, Inhibit: packs.InhibitRules(), Topology: packs.Topology()},
+		Targets:      FleetTargets(fleet),
 	}
+	eng.Annotate = console.annotate(execs)
 	refusals := &rejected.Store{Dir: filepath.Join(cfg.StateDir, rejected.Subdir)}
 	srv := &server.Server{Engine: eng, Executions: execs, Tasks: tasks, APIToken: apiToken, Log: cfg.Log, Rejected: refusals}
 	if !cfg.Slack.BotToken.Empty() || !cfg.Slack.SigningSecret.Empty() {
@@ -269,6 +272,11 @@ func addSlack(cfg LocalConfig, packs *pack.Set, eng *engine.Engine, execs execut
 	starter.OnStart = func(rec *execution.Record) { onStart(rec); sl.Notifier.OnStart(rec) }
 	starter.OnStep = func(rec *execution.Record, s execution.Step) { onStep(rec, s); sl.Notifier.OnStep(rec, s) }
 	starter.OnDone = func(rec *execution.Record) { onDone(rec); sl.Notifier.OnDone(rec) }
+	annotate := eng.Annotate
+	eng.Annotate = func(ctx context.Context, id string, s execution.Step) {
+		annotate(ctx, id, s)
+		sl.Notifier.Reply(id, notify.StepText(s)) // into the root's thread
+	}
 	functions[NotifyFunction] = sl.Notifier.Notify
 	functions[chatops.ApprovalFunction] = sl.Approvals.Request
 	srv.Slack = sl.Handler.Routes()

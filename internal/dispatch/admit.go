@@ -33,6 +33,15 @@ type Decision struct {
 	ExecutionKey string `json:"execution_key,omitempty"`
 	// Lease, when Act, holds the target; Release it when the run ends.
 	Lease *guard.Lease `json:"lease,omitempty"`
+	// Symptom is the root cause when the alert is a symptom of a firing
+	// dependency (topology.go): held, not remediated on its own.
+	Symptom *Cause `json:"symptom,omitempty"`
+	// Announce, for a symptom listed on its root for the first time, names
+	// the root's remediations already started: their threads are told.
+	Announce []Announcement `json:"announce,omitempty"`
+	// Symptoms, when Act, are the alerts held as symptoms of this one (its
+	// incident), for the remediation's timeline.
+	Symptoms []string `json:"symptoms,omitempty"`
 
 	// claim is the group action this decision took, so Abandon can give
 	// it back; empty for triggers that are not alerts.
@@ -88,13 +97,25 @@ func (c *Consolidator) Admit(ctx context.Context, obs *Observation, cfg Config) 
 		d.Reason = fmt.Sprintf("flapping (%.0f%% state changes): held until it settles", obs.FlapPercent)
 		return d, nil
 	}
+	cause, err := c.symptomOf(ctx, a, t)
+	if err != nil {
+		return d, err
+	}
 	now := c.now()
-	j, err := c.join(ctx, cfg, obs, now)
+	j, err := c.join(ctx, cfg, obs, now, cause != nil)
 	if err != nil {
 		return d, err
 	}
 	g := j.group
 	d.GroupKey = g.Key()
+	if cause != nil {
+		d.Reason, d.Symptom = cause.String(), cause
+		ann, err := c.noteSymptom(ctx, cause, a, g.ID)
+		if ann != nil {
+			d.Announce = []Announcement{*ann}
+		}
+		return d, err
+	}
 	if !j.actNow {
 		switch {
 		case !j.isNew:
@@ -107,6 +128,9 @@ func (c *Consolidator) Admit(ctx context.Context, obs *Observation, cfg Config) 
 	d.Target = targetOf(cfg, a.Labels, g.ID)
 	d.ExecutionKey = g.executionKey()
 	d.claim = groupClaim{group: g.ID, seq: g.Seq, prev: j.prev}
+	if d.Symptoms, err = c.symptomsOf(ctx, a, t); err != nil {
+		return d, err
+	}
 	d, err = c.guarded(ctx, cfg, d)
 	if err == nil && deferred(d) {
 		err = c.unclaim(ctx, d.claim, g.NextFlush)
@@ -243,7 +267,24 @@ func (c *Consolidator) Due(ctx context.Context) ([]Flush, error) {
 			continue
 		}
 		// A group that fails is reported; the others still flush.
-		f, ok, err := c.flush(ctx, g.ID, now)
+		cause, symptoms, anns, err := c.heldSymptoms(ctx, g)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("group %s: %w", g.ID, err))
+			continue
+		}
+		if cause != nil {
+			held, err := c.holdGroup(ctx, g.ID, now)
+			if err != nil || held {
+				f := symptomFlush(g, cause)
+				f.Announce = anns
+				out = append(out, f)
+			}
+			if err != nil {
+				problems = append(problems, fmt.Errorf("group %s: %w", g.ID, err))
+			}
+			continue
+		}
+		f, ok, err := c.flush(ctx, g.ID, now, symptoms)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("group %s: %w", g.ID, err))
 			continue
@@ -255,7 +296,7 @@ func (c *Consolidator) Due(ctx context.Context) ([]Flush, error) {
 	return out, errors.Join(problems...)
 }
 
-func (c *Consolidator) flush(ctx context.Context, id string, now time.Time) (Flush, bool, error) {
+func (c *Consolidator) flush(ctx context.Context, id string, now time.Time, symptoms map[string]bool) (Flush, bool, error) {
 	var (
 		g    *Group
 		prev map[string]bool
@@ -293,7 +334,7 @@ func (c *Consolidator) flush(ctx context.Context, id string, now time.Time) (Flu
 	if err != nil || !act {
 		return Flush{}, false, err
 	}
-	fp, m := g.representative(prev)
+	fp, m := g.representative(prev, symptoms)
 	f := Flush{Rule: g.Rule, Trigger: m.Trigger}
 	for _, afp := range g.Firing() {
 		mm := g.Members[afp]
@@ -301,6 +342,9 @@ func (c *Consolidator) flush(ctx context.Context, id string, now time.Time) (Flu
 	}
 	d := Decision{Fingerprint: fp, GroupKey: g.Key(), Target: targetOf(g.Config, m.Labels, g.ID),
 		ExecutionKey: g.executionKey(), claim: groupClaim{group: g.ID, seq: g.Seq, prev: prev}}
+	if d.Symptoms, err = c.symptomsOf(ctx, alert.Alert{Fingerprint: fp, Labels: m.Labels}, m.Trigger); err != nil {
+		return f, true, err
+	}
 	if f.Decision, err = c.guarded(ctx, g.Config, d); err != nil {
 		return f, true, err
 	}
@@ -308,4 +352,19 @@ func (c *Consolidator) flush(ctx context.Context, id string, now time.Time) (Flu
 		err = c.unclaim(ctx, d.claim, g.NextFlush)
 	}
 	return f, true, err
+}
+
+// symptomFlush reports a due group held because all its alerts are
+// symptoms of cause.
+func symptomFlush(g *Group, cause *Cause) Flush {
+	fp, m := g.representative(nil, nil)
+	f := Flush{Rule: g.Rule, Decision: Decision{Reason: cause.String(), Symptom: cause, Fingerprint: fp, GroupKey: g.Key()}}
+	if m != nil {
+		f.Trigger = m.Trigger
+	}
+	for _, afp := range g.Firing() {
+		mm := g.Members[afp]
+		f.Alerts = append(f.Alerts, alert.Alert{Fingerprint: afp, Labels: mm.Labels, Status: mm.Status, At: mm.Since})
+	}
+	return f
 }

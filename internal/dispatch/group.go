@@ -74,10 +74,14 @@ func (g *Group) claim(now time.Time) map[string]bool {
 }
 
 // representative picks the alert an action runs with: the newest firing
-// alert that the group has not acted on yet, else the newest firing one.
-func (g *Group) representative(prev map[string]bool) (string, *Member) {
+// alert that the group has not acted on yet, else the newest firing one;
+// symptoms (of a firing dependency) only when nothing else fires.
+func (g *Group) representative(prev, symptoms map[string]bool) (string, *Member) {
 	var best string
 	for _, fp := range g.Firing() {
+		if symptoms[fp] && len(symptoms) < len(g.Firing()) {
+			continue
+		}
 		if best == "" {
 			best = fp
 			continue
@@ -153,7 +157,8 @@ type joined struct {
 }
 
 // join adds a firing alert to its group, creating the group when needed.
-func (c *Consolidator) join(ctx context.Context, cfg Config, obs *Observation, now time.Time) (joined, error) {
+// A held alert (a symptom) joins without acting, even with no group_wait.
+func (c *Consolidator) join(ctx context.Context, cfg Config, obs *Observation, now time.Time, hold bool) (joined, error) {
 	id, labels := groupOf(cfg, obs.Alert.Labels)
 	fp := obs.Alert.Fingerprint
 	if !obs.Changed && obs.Alert.Status == alert.Firing && contains(obs.groups, id) {
@@ -179,7 +184,7 @@ func (c *Consolidator) join(ctx context.Context, cfg Config, obs *Observation, n
 		}
 		j.isNew = true
 		g.Members[fp] = &Member{Status: alert.Firing, Labels: obs.Alert.Labels, Trigger: obs.Trigger, Since: now}
-		if !ok && cfg.GroupWait == 0 {
+		if !ok && cfg.GroupWait == 0 && !hold {
 			j.actNow, j.prev = true, g.claim(now)
 		}
 		return true, encodeGroup(it, g)

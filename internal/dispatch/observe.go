@@ -32,6 +32,8 @@ type Consolidator struct {
 	// yet Delivered) before a redelivery takes it over: the process that
 	// claimed it died mid-intake (default 2m, well over any intake).
 	PendingGrace time.Duration
+	// Topology are the packs' declared dependencies (topology.go).
+	Topology []Dependency
 }
 
 // deliveryClaim is the value of a delivery item: PendingSince is set from
@@ -94,6 +96,9 @@ type Record struct {
 	// Groups the alert joined, so a resolution can close them whatever
 	// rule matched.
 	Groups []string `json:"groups,omitempty"`
+	// Nodes the alert put down while firing (topology.go), so its
+	// resolution brings them up.
+	Nodes []string `json:"nodes,omitempty"`
 	// Count is filled from the item's counter when read.
 	Count int64 `json:"-"`
 }
@@ -139,26 +144,32 @@ func (c *Consolidator) Observe(ctx context.Context, t trigger.Trigger) (*Observa
 	if obs.Count, err = c.State.Incr(ctx, alertKey(a.Fingerprint), 1, expires); err != nil {
 		return obs, fmt.Errorf("consolidate: count alert %s: %w", a.Fingerprint, err)
 	}
-	rec, err := c.track(ctx, obs, now, expires)
+	nodes := c.nodesOf(a, t)
+	rec, err := c.track(ctx, obs, now, expires, nodes)
 	if errors.Is(err, errSetAside) {
-		rec, err = c.track(ctx, obs, now, expires) // the damaged record is gone: start afresh
+		rec, err = c.track(ctx, obs, now, expires, nodes) // the damaged record is gone: start afresh
 	}
 	if err != nil {
 		return obs, err
 	}
 	obs.groups = rec.Groups
-	if obs.Changed && a.Status == alert.Resolved {
+	switch {
+	case obs.Changed && a.Status == alert.Firing:
+		return obs, c.rootsDown(ctx, a, nodes, expires)
+	case obs.Changed && a.Status == alert.Resolved:
 		for _, g := range rec.Groups {
 			if err := c.resolveMember(ctx, g, a.Fingerprint); err != nil {
 				return obs, err
 			}
 		}
+		return obs, c.rootsUp(ctx, a.Fingerprint, rec.Nodes)
 	}
 	return obs, nil
 }
 
-// track updates the alert record's status and flap history.
-func (c *Consolidator) track(ctx context.Context, obs *Observation, now, expires time.Time) (Record, error) {
+// track updates the alert record's status and flap history; a firing
+// alert's record keeps the topology nodes it puts down.
+func (c *Consolidator) track(ctx context.Context, obs *Observation, now, expires time.Time, nodes []string) (Record, error) {
 	a := obs.Alert
 	var rec Record
 	_, err := state.Update(ctx, c.State, alertKey(a.Fingerprint), func(it *state.Item, _ bool) (bool, error) {
@@ -186,6 +197,9 @@ func (c *Consolidator) track(ctx context.Context, obs *Observation, now, expires
 		}
 		if isNew || changed {
 			rec.Status, rec.Since = a.Status, a.At
+			if a.Status == alert.Firing {
+				rec.Nodes = nodes
+			}
 		}
 		data, err := json.Marshal(rec)
 		it.Value, it.ExpiresAt = data, expires

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/medic-sre/medic/internal/dispatch"
 	"github.com/medic-sre/medic/internal/execution"
@@ -17,7 +18,7 @@ const DefaultEscalationAction = "core.notify"
 // consolidate is Handle with a Consolidator: every trigger is observed
 // (so resolutions close groups and `medic alerts` sees all alerts, matched
 // or not), then each matching rule is admitted or held.
-func (e *Engine) consolidate(ctx context.Context, t trigger.Trigger, matched []rule.Evaluation) []Outcome {
+func (e *Engine) consolidate(ctx context.Context, t trigger.Trigger, matched []rule.Evaluation, resolveErr error) []Outcome {
 	c := e.Consolidator
 	obs, err := c.Observe(ctx, t)
 	if err != nil {
@@ -46,7 +47,10 @@ func (e *Engine) consolidate(ctx context.Context, t trigger.Trigger, matched []r
 	var outcomes []Outcome
 	failed := false
 	for _, ev := range matched {
-		out := e.admit(ctx, obs, ev)
+		out, refused := e.refuseTarget(ctx, ev, t, resolveErr)
+		if !refused {
+			out = e.admit(ctx, obs, ev)
+		}
 		failed = failed || out.Error != ""
 		outcomes = append(outcomes, e.logged(t, out))
 	}
@@ -82,7 +86,8 @@ func (e *Engine) admit(ctx context.Context, obs *dispatch.Observation, ev rule.E
 		return out
 	}
 	if !d.Act {
-		out.Held, out.Duplicate = d.Reason, obs.Duplicate
+		out.Held, out.Duplicate, out.SymptomOf = d.Reason, obs.Duplicate, d.Symptom
+		e.announce(ctx, d)
 		if d.Escalate {
 			out.Escalation = e.escalate(ctx, ev.Rule.Ref, obs.Trigger, d)
 		}
@@ -112,7 +117,8 @@ func (e *Engine) Flush(ctx context.Context) ([]Outcome, error) {
 func (e *Engine) flushOne(ctx context.Context, f dispatch.Flush) Outcome {
 	out := Outcome{Rule: f.Rule, Matched: true}
 	if !f.Act {
-		out.Held = f.Reason
+		out.Held, out.SymptomOf = f.Reason, f.Symptom
+		e.announce(ctx, f.Decision)
 		if f.Escalate {
 			out.Escalation = e.escalate(ctx, f.Rule, f.Trigger, f.Decision)
 		}
@@ -123,13 +129,19 @@ func (e *Engine) flushOne(ctx context.Context, f dispatch.Flush) Outcome {
 	if ok {
 		ev = e.Rules.EvaluateRule(r, f.Trigger, e.KV)
 	}
-	if !ok || !ev.Fires() {
-		// A rule removed or changed since the group formed: nothing to run,
-		// and nothing failed.
-		out.Held = "the rule no longer matches the group's alert"
-		if !ok {
-			out.Held = "the rule is no longer loaded"
-		}
+	// A rule removed or changed since the group formed: nothing to run,
+	// and nothing failed. A target that was not resolved is never guessed.
+	var why string
+	switch {
+	case !ok:
+		why = "the rule is no longer loaded"
+	case !ev.Fires():
+		why = "the rule no longer matches the group's alert"
+	default:
+		why = UnresolvedTarget(r, f.Trigger)
+	}
+	if why != "" {
+		out.Held = why
 		if err := e.Consolidator.Release(ctx, *f.Lease, true); err != nil {
 			out.Error = err.Error()
 		}
@@ -155,6 +167,9 @@ func (e *Engine) launch(ctx context.Context, t trigger.Trigger, ev rule.Evaluati
 	c := e.Consolidator
 	name := ExecutionName(ev.Rule.Ref, d.ExecutionKey)
 	origin = append(origin, execution.Step{Kind: "guard", Name: d.Target, Detail: d.Reason})
+	if len(d.Symptoms) > 0 {
+		origin = append(origin, symptomsStep(d.Symptoms))
+	}
 	if err := c.Bind(ctx, name, *d.Lease); err != nil {
 		e.abandon(ctx, name, d)
 		return name, false, notRecorded("consolidation", err)
@@ -217,4 +232,29 @@ func (e *Engine) escalate(ctx context.Context, ruleRef string, t trigger.Trigger
 		return ""
 	}
 	return rec.ID
+}
+
+// symptomsStep puts the alerts held as symptoms of this remediation's
+// alert on its timeline: the root cause and its symptoms in one thread.
+func symptomsStep(symptoms []string) execution.Step {
+	const shown = 10
+	detail := strings.Join(symptoms[:min(len(symptoms), shown)], "; ")
+	if len(symptoms) > shown {
+		detail += fmt.Sprintf("; and %d more", len(symptoms)-shown)
+	}
+	return execution.Step{Kind: "symptoms", Name: fmt.Sprintf("%d alert(s) held as symptoms of this root cause", len(symptoms)), Detail: detail}
+}
+
+// announce tells the root's remediations about a new symptom: the root
+// cause and its symptoms read in one thread.
+func (e *Engine) announce(ctx context.Context, d dispatch.Decision) {
+	if e.Annotate == nil || d.Symptom == nil {
+		return
+	}
+	for _, a := range d.Announce {
+		for _, inc := range a.Incidents {
+			e.Annotate(ctx, ExecutionName(inc.Rule, inc.ExecutionKey), execution.Step{
+				Time: e.now(), Kind: "symptom", Name: a.Symptom, Detail: "held: " + d.Reason})
+		}
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/medic-sre/medic/internal/metrics"
 	"github.com/medic-sre/medic/internal/pack"
 	"github.com/medic-sre/medic/internal/rule"
+	"github.com/medic-sre/medic/internal/target"
 	"github.com/medic-sre/medic/internal/trigger"
 )
 
@@ -53,6 +54,14 @@ type Engine struct {
 	// Metrics counts alerts, remediations and escalations (EMF in Lambda);
 	// nil counts nothing.
 	Metrics metrics.Counter
+	// Targets resolves the instance an alert names (a Prometheus instance
+	// label) into `trigger.target` (target.go); nil resolves nothing, and
+	// rules that use trigger.target are then refused.
+	Targets target.Resolver
+	// Annotate, when set, tells a running or finished execution's thread
+	// (console, Slack) about a step after the fact: a new symptom of the
+	// alert it remediates. nil tells nothing.
+	Annotate func(ctx context.Context, executionID string, step execution.Step)
 }
 
 // Outcome is what happened for one rule and one trigger.
@@ -80,6 +89,9 @@ type Outcome struct {
 	// could not write): the sender must send it again, so intake answers
 	// 503 instead of 202.
 	Retry bool `json:"retry,omitempty"`
+	// SymptomOf is the root cause when the alert was held as a symptom of
+	// a firing dependency (Held says "symptom of ...").
+	SymptomOf *dispatch.Cause `json:"symptom_of,omitempty"`
 }
 
 // ErrNotRecorded marks a failure to record a delivery or a start: the
@@ -104,6 +116,7 @@ func notRecorded(what string, err error) error {
 // A failure of one rule never stops the others; the errors are returned
 // with the outcomes.
 func (e *Engine) Handle(ctx context.Context, t trigger.Trigger) []Outcome {
+	t, resolveErr := e.resolveTarget(ctx, t)
 	var matched []rule.Evaluation
 	for _, ev := range e.Rules.Evaluate(t, e.KV) {
 		e.log().Info("rule evaluated", "trigger", t.ID, "rule", ev.Rule.Ref, "matched", ev.Matched, "explain", ev.Explain())
@@ -115,11 +128,15 @@ func (e *Engine) Handle(ctx context.Context, t trigger.Trigger) []Outcome {
 		e.count(metrics.AlertsReceived)
 	}
 	if e.Consolidator != nil {
-		return e.consolidate(ctx, t, matched)
+		return e.consolidate(ctx, t, matched, resolveErr)
 	}
 	var outcomes []Outcome
 	for _, ev := range matched {
 		out := Outcome{Rule: ev.Rule.Ref, Matched: true}
+		if refused, ok := e.refuseTarget(ctx, ev, t, resolveErr); ok {
+			outcomes = append(outcomes, e.logged(t, refused))
+			continue
+		}
 		switch {
 		case ev.Err != nil:
 			out.Error = ev.Err.Error()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,8 +13,16 @@ import (
 	"github.com/medic-sre/medic/internal/pack"
 	"github.com/medic-sre/medic/internal/rule"
 	"github.com/medic-sre/medic/internal/sensor"
+	"github.com/medic-sre/medic/internal/target"
 	"github.com/medic-sre/medic/internal/trigger"
 )
+
+// hostFleet resolves the test fleet and i-0abc, the host of unitFailed.
+func hostFleet() target.Resolver {
+	return &target.Local{Instances: func() []target.FleetInstance {
+		return append(slices.Clone(testFleet), target.FleetInstance{ID: "i-0abc", State: "running"})
+	}}
+}
 
 func unitFailed(id, unit string) trigger.Trigger {
 	return trigger.Trigger{ID: id, Type: trigger.TypeAlertmanager, Source: "alertmanager", Payload: map[string]any{
@@ -29,6 +38,7 @@ func unitFailed(id, unit string) trigger.Trigger {
 func TestHostileAlertIsRefusedBeforeAnythingRuns(t *testing.T) {
 	for _, unit := range []string{"--host=evil.example", "-H evil", "nginx;reboot"} {
 		e, st := newEngine(t)
+		e.Targets = hostFleet()
 		out := e.Handle(context.Background(), unitFailed("evt-"+unit, unit))
 		if len(out) != 1 || out[0].Rule != "linux.restart_service_on_unit_failed" {
 			t.Fatalf("%q: outcomes %+v", unit, out)
@@ -71,6 +81,7 @@ func remediations(st *recordingStarter) int {
 // alerts cannot keep Medic from healing the same instance.
 func TestRefusedRunsTakeNoTurnOnTheTarget(t *testing.T) {
 	e, st, clock, _ := consolidatingEngine(t, 0)
+	e.Targets = hostFleet()
 	ctx := context.Background()
 	for i, path := range []string{"//etc", "/tmp/../etc", "/usr/../etc", "/etc/", "//", "/proc/self"} {
 		alarm := diskAlarm("hostile-"+path, "ALARM")
@@ -103,6 +114,7 @@ func TestRefusedRunsTakeNoTurnOnTheTarget(t *testing.T) {
 // back: nothing ran, and the target is free for the next run.
 func TestRefusalAtFlushGivesTheTurnBack(t *testing.T) {
 	e, st, clock, _ := consolidatingEngine(t, 0)
+	e.Targets = hostFleet()
 	ctx := context.Background()
 	out := e.Handle(ctx, unitFailed("evt-1", "nginx.service"))
 	if len(out) != 1 || !strings.HasPrefix(out[0].Held, "grouped into") {
@@ -181,6 +193,7 @@ func TestSampleEventsPlanUnderTheStrictSchemas(t *testing.T) {
 			t.Fatalf("%s: %v", f, err)
 		}
 		e, _ := newEngine(t)
+		e.Targets = hostFleet()
 		for _, tr := range triggers {
 			for _, o := range e.Handle(context.Background(), tr) {
 				if o.Refused != "" || o.Error != "" {

@@ -23,6 +23,7 @@ import (
 	"github.com/medic-sre/medic/internal/rule"
 	"github.com/medic-sre/medic/internal/sensor"
 	"github.com/medic-sre/medic/internal/state"
+	"github.com/medic-sre/medic/internal/target"
 )
 
 // Settings come from the function's environment, set by the CDK stack.
@@ -89,7 +90,7 @@ func New(s Settings, starter engine.Starter, datastore kv.Reader, consolidation 
 		Log:      log,
 	}
 	if consolidation != nil {
-		e.Consolidator = &dispatch.Consolidator{State: consolidation, Inhibit: packs.InhibitRules()}
+		e.Consolidator = &dispatch.Consolidator{State: consolidation, Inhibit: packs.InhibitRules(), Topology: packs.Topology()}
 	}
 	return &Handler{engine: e, log: log, state: consolidation, counts: metrics.Discard{}}, nil
 }
@@ -102,6 +103,12 @@ func (h *Handler) CountWith(c metrics.Counter) {
 	}
 	h.engine.Metrics, h.counts = c, c
 }
+
+// ResolveWith resolves alerts' instances (a Prometheus instance label)
+// with r: in the Lambda, a target.Cache over EC2 DescribeInstances, kept
+// for the life of the Lambda instance. Without it, rules that read
+// trigger.target are refused.
+func (h *Handler) ResolveWith(r target.Resolver) { h.engine.Targets = r }
 
 // Response is what one invocation did: the triggers of an alert event,
 // the group actions of a flush, or the execution whose end was recorded.

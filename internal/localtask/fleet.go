@@ -41,6 +41,8 @@ type instance struct {
 	systemStatus    string
 	rebootFixes     bool
 	tags            map[string]string
+	// Addresses an alert may name the instance by (target.Local).
+	privateIP, privateDNS, publicIP string
 	// next holds the snapshots the following observations see, one each.
 	next []snapshot
 }
@@ -66,6 +68,9 @@ type fleetFile struct {
 		SystemStatus   string            `yaml:"system_status"`
 		RebootFixes    *bool             `yaml:"reboot_fixes"`
 		Tags           map[string]string `yaml:"tags"`
+		PrivateIP      string            `yaml:"private_ip"`
+		PrivateDNS     string            `yaml:"private_dns"`
+		PublicIP       string            `yaml:"public_ip"`
 	} `yaml:"instances"`
 	Groups []struct {
 		Name               string `yaml:"name"`
@@ -138,6 +143,9 @@ func ParseFleet(raw []byte) (*Fleet, error) {
 		}
 		inst.itype, inst.zone, inst.tags = or(in.Type, "t3.micro"), or(in.Zone, "local-1a"), in.Tags
 		inst.rebootFixes = in.RebootFixes == nil || *in.RebootFixes
+		if err := inst.setAddresses(where, in.PrivateIP, in.PrivateDNS, in.PublicIP); err != nil {
+			return nil, err
+		}
 		f.instances[inst.id] = inst
 		f.order = append(f.order, inst.id)
 	}

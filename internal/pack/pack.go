@@ -35,6 +35,9 @@ type Pack struct {
 	// Inhibitions are pack.yaml's `inhibit_rules:` (Alertmanager's form):
 	// while a source alert fires, matching target alerts are not acted on.
 	Inhibitions []inhibit.Rule
+	// Topology is pack.yaml's `topology:`: alerts of dependents are
+	// symptoms while an alert of what they depend on fires.
+	Topology []dispatch.Dependency
 }
 
 // Set is every pack under one directory.
@@ -46,7 +49,7 @@ type Set struct {
 }
 
 var packFields = []string{"ref", "name", "description", "version", "author", "email", "keywords",
-	"python_versions", "dependencies", "system", "contributors", "stackstorm_version", "website", "consolidate", "inhibit_rules"}
+	"python_versions", "dependencies", "system", "contributors", "stackstorm_version", "website", "consolidate", "inhibit_rules", "topology"}
 
 // LoadDir loads every packs/<name>/ folder under dir. The error, when not
 // nil, is a rule.Problems listing every problem found; the returned Set then
@@ -165,6 +168,7 @@ func loadPack(src source, dir string, ps *problems) *Pack {
 	if p.Ref == "" {
 		p.Ref = p.Name
 	}
+	p.Topology = parseTopology(meta, p.Ref, d.node("topology"), ps)
 	if p.Ref == "" {
 		ps.add(meta, 1, "ref", "is required (or name)")
 		p.Ref = dir
