@@ -131,7 +131,7 @@ func (e *jExpr) evalJ(b *bindings) (any, *Error) {
 	if err := run.RegisterVars(vars); err != nil {
 		return nil, errorf(ErrQueryEvaluation, "%s: %v", e.src, err)
 	}
-	out, err := run.Eval(b.states["input"])
+	out, err := evalGuarded(&run, b.states["input"])
 	switch {
 	case errors.Is(err, jsonata.ErrUndefined):
 		return nil, errorf(ErrQueryEvaluation, "the JSONata expression %q returned no value (undefined)", e.src)
@@ -143,6 +143,19 @@ func (e *jExpr) evalJ(b *bindings) (any, *Error) {
 		return nil, errorf(ErrQueryEvaluation, "the JSONata expression %q returned a non-JSON value: %v", e.src, nerr)
 	}
 	return norm, nil
+}
+
+// evalGuarded runs a JSONata expression, turning a panic inside the
+// library (a bug in jsonata-go on some input) into an
+// error: one bad expression fails its state (States.QueryEvaluationError,
+// catchable), never the process and every execution in it.
+func evalGuarded(run *jsonata.Expr, input any) (out any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("the JSONata library panicked: %v", r)
+		}
+	}()
+	return run.Eval(input)
 }
 
 // sfnFunctions are the functions Step Functions adds to JSONata.

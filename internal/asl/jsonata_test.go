@@ -2,8 +2,11 @@ package asl
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+
+	jsonata "github.com/blues/jsonata-go"
 )
 
 // JSONata states per https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html
@@ -92,4 +95,22 @@ func TestJSONataTaskTimeoutExpression(t *testing.T) {
 	hang := TaskHandlerFunc(func(ctx context.Context, _ TaskRequest) (any, error) { <-ctx.Done(); return nil, ctx.Err() })
 	_, err := runJSON(t, def, `{"t":5}`, hang)
 	wantError(t, err, ErrTimeout)
+}
+
+// A panic inside the JSONata library (seen with jsonata-go on some inputs)
+// is an error of that evaluation, which fails the state with
+// States.QueryEvaluationError, instead of ending the process and every
+// execution in it.
+func TestJSONataLibraryPanicIsAnError(t *testing.T) {
+	e, err := jsonata.Compile("$boom()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.RegisterExts(map[string]jsonata.Extension{"boom": {Func: func() (any, error) { panic("inside the library") }}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := evalGuarded(e, map[string]any{})
+	if out != nil || err == nil || !strings.Contains(err.Error(), "inside the library") {
+		t.Fatalf("out %v, err %v", out, err)
+	}
 }
