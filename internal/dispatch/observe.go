@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/medic-sre/medic/internal/alert"
@@ -32,6 +33,10 @@ type Consolidator struct {
 	// yet Delivered) before a redelivery takes it over: the process that
 	// claimed it died mid-intake (default 2m, well over any intake).
 	PendingGrace time.Duration
+
+	// inhibitBuilt memoises the inhibit rules (by Rule.ID) whose source
+	// index is known to be built.
+	inhibitBuilt sync.Map
 }
 
 // deliveryClaim is the value of a delivery item: PendingSince is set from
@@ -147,6 +152,9 @@ func (c *Consolidator) Observe(ctx context.Context, t trigger.Trigger) (*Observa
 		return obs, err
 	}
 	obs.groups = rec.Groups
+	if err := c.indexSource(ctx, rec, obs.Changed, expires); err != nil {
+		return obs, err
+	}
 	if obs.Changed && a.Status == alert.Resolved {
 		for _, g := range rec.Groups {
 			if err := c.resolveMember(ctx, g, a.Fingerprint); err != nil {
