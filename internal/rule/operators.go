@@ -5,9 +5,10 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/medic-sre/medic/internal/lru"
 )
 
 // Canonical operator names, as StackStorm's operators.py has them.
@@ -299,12 +300,17 @@ func cmpFloat(x, y float64) int {
 	return 0
 }
 
-var regexCache sync.Map
+// regexCacheSize bounds the compiled regexes kept: criteria patterns may
+// be templates rendered from trigger data, so the distinct patterns are
+// attacker-chosen and unbounded (100k of them once held 398 MiB).
+const regexCacheSize = 4096
+
+var regexCache = lru.New[string, *regexp.Regexp](regexCacheSize)
 
 func compileRegex(prefix, pattern string) (*regexp.Regexp, error) {
 	key := prefix + "\x00" + pattern
-	if re, ok := regexCache.Load(key); ok {
-		return re.(*regexp.Regexp), nil
+	if re, ok := regexCache.Get(key); ok {
+		return re, nil
 	}
 	src := prefix + "(?:" + pattern + ")"
 	if prefix == "" || prefix == "(?i)" {
@@ -314,7 +320,7 @@ func compileRegex(prefix, pattern string) (*regexp.Regexp, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid regex %q: %w", pattern, err)
 	}
-	regexCache.Store(key, re)
+	regexCache.Add(key, re)
 	return re, nil
 }
 
