@@ -183,3 +183,15 @@ func (c *Consolidator) indexFiringSources(ctx context.Context, r inhibit.Rule) e
 	}
 	return nil
 }
+
+// isInhibitSource reports whether labels match the source side of an
+// inhibit rule: such an alert mutes others while it fires, whether or not
+// a rule acts on it.
+func (c *Consolidator) isInhibitSource(labels map[string]string) bool {
+	for _, r := range c.Inhibit {
+		if _, ok := r.SourceRole(labels); ok {
+			return true
+		}
+	}
+	return false
+}
