@@ -17,7 +17,11 @@ type Index struct {
 	Now func() time.Time
 }
 
-type typeRules struct{ standard, backstop []*Rule }
+type typeRules struct {
+	standard, backstop []*Rule
+	// index narrows standard to the rules that may match a trigger.
+	index discrimination
+}
 
 // NewIndex compiles the rules and indexes them by trigger type.
 func NewIndex(rules []*Rule) *Index {
@@ -34,6 +38,9 @@ func NewIndex(rules []*Rule) *Index {
 		} else {
 			tr.standard = append(tr.standard, r)
 		}
+	}
+	for _, tr := range ix.byType {
+		tr.index = newDiscrimination(tr.standard)
 	}
 	return ix
 }
@@ -73,18 +80,22 @@ type CriterionResult struct {
 	Detail string
 }
 
-// Evaluate runs every enabled rule for t.Type, then, when none of them
-// fired, the backstop rules for t.Type. It returns one Evaluation per rule
-// considered, in index order.
+// Evaluate runs every enabled rule for t.Type that may match t (the
+// discrimination index skips rules whose constant `equals` criterion
+// cannot hold: see discriminate.go), then, when none of them fired, the
+// backstop rules for t.Type. It returns one Evaluation per rule
+// considered, in index order; EvaluateRule explains any one rule.
 func (ix *Index) Evaluate(t trigger.Trigger, store kv.Reader) []Evaluation {
 	tr := ix.byType[t.Type]
 	if tr == nil {
 		return nil
 	}
 	env := ix.env(t, store)
-	out := make([]Evaluation, 0, len(tr.standard))
+	candidates := tr.index.candidates(env.tctx.Trigger)
+	out := make([]Evaluation, 0, len(candidates))
 	fired := false
-	for _, r := range tr.standard {
+	for _, i := range candidates {
+		r := tr.standard[i]
 		if ok, _ := r.Accepts(t); !r.Enabled || !ok {
 			continue
 		}

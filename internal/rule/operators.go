@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -103,8 +104,7 @@ func init() {
 		prefix := map[string]string{opRegex: "", opIRegex: "(?i)", opMatchRegex: "(?s)^"}[n]
 		o.checkStatic = func(p any) error {
 			if s, ok := p.(string); ok && !isTemplate(s) {
-				_, err := compileRegex(prefix, s)
-				return err
+				return pinRegex(prefix, s)
 			}
 			return nil
 		}
@@ -307,8 +307,27 @@ const regexCacheSize = 4096
 
 var regexCache = lru.New[string, *regexp.Regexp](regexCacheSize)
 
+// pinnedRegexes are the literal patterns of loaded rules, compiled once at
+// load (pinRegex) and never evicted: they are bounded by the rule files,
+// not by trigger data, and 10,000 rules with their own regex must not
+// thrash the LRU above.
+var pinnedRegexes sync.Map // key -> *regexp.Regexp
+
+func pinRegex(prefix, pattern string) error {
+	re, err := compileRegex(prefix, pattern)
+	if err == nil {
+		pinnedRegexes.Store(regexKey(prefix, pattern), re)
+	}
+	return err
+}
+
+func regexKey(prefix, pattern string) string { return prefix + "\x00" + pattern }
+
 func compileRegex(prefix, pattern string) (*regexp.Regexp, error) {
-	key := prefix + "\x00" + pattern
+	key := regexKey(prefix, pattern)
+	if re, ok := pinnedRegexes.Load(key); ok {
+		return re.(*regexp.Regexp), nil
+	}
 	if re, ok := regexCache.Get(key); ok {
 		return re, nil
 	}

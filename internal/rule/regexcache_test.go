@@ -22,3 +22,20 @@ func TestRegexCacheIsBounded(t *testing.T) {
 		t.Fatalf("evicted pattern: %v %v", ok, err)
 	}
 }
+
+// A rule file's literal regex is compiled once at load and kept however
+// many templated patterns pass through the bounded cache.
+func TestLiteralRegexesStayCompiled(t *testing.T) {
+	r := &Rule{Ref: "p.r", Enabled: true, TriggerType: "x", Action: ActionRef{Ref: "p.a"},
+		Criteria: Criteria{{Key: "trigger.host", Operator: "regex", Pattern: "^pinned-[0-9]+$"}}}
+	if ps := r.Compile(); len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	match := regexOp("")
+	for i := 0; i < 2*regexCacheSize; i++ {
+		match("x", fmt.Sprintf("^flood-%d$", i))
+	}
+	if _, ok := pinnedRegexes.Load(regexKey("", "^pinned-[0-9]+$")); !ok {
+		t.Fatal("the rule's literal regex is not kept compiled")
+	}
+}
