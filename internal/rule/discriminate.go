@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"regexp/syntax"
 	"sort"
 )
 
@@ -22,6 +23,12 @@ import (
 // rule's usable criteria, the one whose constant the fewest rules share is
 // used, so "trigger.state equals ALARM", common to most rules, does not
 // hide a selective "trigger.metric_name equals ...".
+//
+// A rule without such an equality may be indexed by a prefix instead: a
+// literal `startswith`, or a literal `regex`/`matchregex` anchored at the
+// start (^ or \A) whose every match begins with a literal prefix
+// (regexp's LiteralPrefix; iregex is not used). Such a rule can only match
+// a string value beginning with that prefix.
 type discrimination struct {
 	fields []*eqField
 	// always are the positions of the rules evaluated for every trigger.
@@ -31,30 +38,80 @@ type discrimination struct {
 type eqField struct {
 	criterion *Criterion // one of the rules' criteria on this path: its segs resolve the value
 	byValue   map[string][]int
+	// byPrefix holds the rules by a prefix their value must start with;
+	// prefixLens are the distinct lengths of those prefixes.
+	byPrefix   map[string][]int
+	prefixLens []int
 }
 
-// eqCandidate is a usable criterion of one rule.
+// eqCandidate is a usable criterion of one rule: an exact value, or a
+// prefix when isPrefix.
 type eqCandidate struct {
 	path, value string
+	isPrefix    bool
 	c           *Criterion
+}
+
+func (c eqCandidate) id() [3]string {
+	kind := "="
+	if c.isPrefix {
+		kind = "^"
+	}
+	return [3]string{kind, c.path, c.value}
+}
+
+// usable returns what criterion c lets the index file a rule under.
+func usable(c *Criterion) (eqCandidate, bool) {
+	s, ok := c.Pattern.(string)
+	if c.Group != "" || !ok || isTemplate(s) || len(c.segs) == 0 {
+		return eqCandidate{}, false
+	}
+	cand := eqCandidate{path: c.Path(), value: s, c: c}
+	switch c.op.name {
+	case opEquals:
+		return cand, true
+	case opStartsWith:
+		cand.isPrefix = true
+		return cand, s != ""
+	case opRegex, opMatchRegex:
+		cand.isPrefix = true
+		cand.value = anchoredPrefix(map[string]string{opRegex: "", opMatchRegex: "(?s)^"}[c.op.name], s)
+		return cand, cand.value != ""
+	}
+	return eqCandidate{}, false
+}
+
+// anchoredPrefix is the literal every match of the regex must start the
+// value with, or "" when it has none or is not anchored at the start.
+func anchoredPrefix(opPrefix, pattern string) string {
+	re, err := compileRegex(opPrefix, pattern)
+	if err != nil {
+		return ""
+	}
+	parsed, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	parsed = parsed.Simplify()
+	if parsed.Op != syntax.OpConcat || len(parsed.Sub) == 0 || parsed.Sub[0].Op != syntax.OpBeginText {
+		return ""
+	}
+	prefix, _ := re.LiteralPrefix()
+	return prefix
 }
 
 func newDiscrimination(rules []*Rule) discrimination {
 	cands := make([][]eqCandidate, len(rules))
-	shared := map[[2]string]int{}
+	shared := map[[3]string]int{}
 	for i, r := range rules {
 		if len(r.Compile()) > 0 {
 			continue
 		}
 		for j := range r.Criteria {
-			c := &r.Criteria[j]
-			s, ok := c.Pattern.(string)
-			if c.Group != "" || c.op.name != opEquals || !ok || isTemplate(s) || len(c.segs) == 0 {
-				continue
+			if cand, ok := usable(&r.Criteria[j]); ok {
+				cands[i] = append(cands[i], cand)
+				shared[cand.id()]++
 			}
-			cand := eqCandidate{path: c.Path(), value: s, c: c}
-			cands[i] = append(cands[i], cand)
-			shared[[2]string{cand.path, s}]++
 		}
 	}
 	var d discrimination
@@ -66,19 +123,37 @@ func newDiscrimination(rules []*Rule) discrimination {
 		}
 		best := cs[0]
 		for _, c := range cs[1:] {
-			if shared[[2]string{c.path, c.value}] < shared[[2]string{best.path, best.value}] {
+			// The fewest rules sharing it; at a tie an exact value, which
+			// also rules out longer values.
+			if n, m := shared[c.id()], shared[best.id()]; n < m || n == m && best.isPrefix && !c.isPrefix {
 				best = c
 			}
 		}
 		f := fields[best.path]
 		if f == nil {
-			f = &eqField{criterion: best.c, byValue: map[string][]int{}}
+			f = &eqField{criterion: best.c, byValue: map[string][]int{}, byPrefix: map[string][]int{}}
 			fields[best.path] = f
 			d.fields = append(d.fields, f)
 		}
-		f.byValue[best.value] = append(f.byValue[best.value], i)
+		if best.isPrefix {
+			if _, seen := f.byPrefix[best.value]; !seen && !containsInt(f.prefixLens, len(best.value)) {
+				f.prefixLens = append(f.prefixLens, len(best.value))
+			}
+			f.byPrefix[best.value] = append(f.byPrefix[best.value], i)
+		} else {
+			f.byValue[best.value] = append(f.byValue[best.value], i)
+		}
 	}
 	return d
+}
+
+func containsInt(list []int, n int) bool {
+	for _, x := range list {
+		if x == n {
+			return true
+		}
+	}
+	return false
 }
 
 // candidates returns, in ascending order, the positions of the rules that
@@ -87,8 +162,15 @@ func (d discrimination) candidates(payload any) []int {
 	out := append([]int(nil), d.always...)
 	for _, f := range d.fields {
 		v, _ := lookup(payload, f.criterion.segs)
-		if s, ok := v.(string); ok {
-			out = append(out, f.byValue[s]...)
+		s, ok := v.(string)
+		if !ok {
+			continue
+		}
+		out = append(out, f.byValue[s]...)
+		for _, n := range f.prefixLens {
+			if len(s) >= n {
+				out = append(out, f.byPrefix[s[:n]]...)
+			}
 		}
 	}
 	if len(d.fields) > 0 {

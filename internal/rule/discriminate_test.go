@@ -18,6 +18,11 @@ func TestEqualityIndexEvaluatesOnlyCandidates(t *testing.T) {
 	if len(evs) != 1 || !evs[0].Fires() || evs[0].Rule.Ref != "bench.r0" {
 		t.Fatalf("%d evaluations (first %+v), want the one rule on metric_0", len(evs), evs[0].Rule.Ref)
 	}
+	// The same by prefix: each rule names its metric by an anchored regex.
+	tr := benchTrigger()
+	if evs := NewIndex(realisticRules(10_000, byAnchored)).Evaluate(tr, nil); len(evs) != 1 || evs[0].Rule.Ref != "bench.r0" {
+		t.Fatalf("anchored regexes: %d evaluations, want the one rule on ^metric_0$", len(evs))
+	}
 }
 
 // The index never changes which rules fire: over random triggers, hostile
@@ -42,10 +47,22 @@ func TestEqualityIndexFiresTheSameRules(t *testing.T) {
 		mk("p.any", Criterion{Key: "any", Group: "any", Members: []Criteria{{eq("trigger.metric_name", "cpu")}, {eq("trigger.metric_name", "disk")}}}),
 		mk("p.broken", Criterion{Key: "trigger.metric_name", Operator: "no-such-operator", Pattern: "cpu"}),
 		mk("p.tagged", eq("trigger.metric_name#2", "cpu")),
+		mk("p.starts", Criterion{Key: "trigger.metric_name", Operator: "startswith", Pattern: "cp"}),
+		mk("p.startsEmpty", Criterion{Key: "trigger.metric_name", Operator: "startswith", Pattern: ""}),
+		mk("p.anchored", Criterion{Key: "trigger.metric_name", Operator: "regex", Pattern: "^cpu$"}),
+		mk("p.anchoredA", Criterion{Key: "trigger.metric_name", Operator: "regex", Pattern: `\Acp`}),
+		mk("p.unanchored", Criterion{Key: "trigger.metric_name", Operator: "regex", Pattern: "pu"}),
+		mk("p.multiline", Criterion{Key: "trigger.metric_name", Operator: "regex", Pattern: "(?m)^cpu"}),
+		mk("p.alternate", Criterion{Key: "trigger.metric_name", Operator: "regex", Pattern: "^disk|cpu"}),
+		mk("p.fold", Criterion{Key: "trigger.metric_name", Operator: "regex", Pattern: "^(?i)CPU"}),
+		mk("p.iregex", Criterion{Key: "trigger.metric_name", Operator: "iregex", Pattern: "^CP"}),
+		mk("p.matchregex", Criterion{Key: "trigger.metric_name", Operator: "matchregex", Pattern: "cpu"}),
+		mk("p.both", eq("trigger.state", "ALARM"), Criterion{Key: "trigger.metric_name", Operator: "startswith", Pattern: "di"}),
 		{Ref: "p.off", Enabled: false, TriggerType: alarm, Criteria: Criteria{eq("trigger.metric_name", "cpu")}, Action: ActionRef{Ref: "p.a"}},
 	}
 	ix := NewIndex(rules)
-	values := []any{"cpu", "disk", "CPU", "5", 5, 5.0, true, nil, "", "cpu\x00", []any{"cpu"}, map[string]any{"cpu": 1}}
+	values := []any{"cpu", "disk", "CPU", "5", 5, 5.0, true, nil, "", "cpu\x00", []any{"cpu"}, map[string]any{"cpu": 1},
+		"cp", "cpu2", "xcpu", "c", "x\ncpu", "Cpu", "di", "dis\u00e9"}
 	rnd := rand.New(rand.NewPCG(1, 2))
 	pick := func() any { return values[rnd.IntN(len(values))] }
 	for i := 0; i < 2000; i++ {
