@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/medic-sre/medic/internal/trigger"
@@ -114,4 +115,31 @@ func listed(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Evaluate stops a rule at its first failing criterion (the rest, a Jinja
+// render among them, are not paid for), yet Explain still covers every
+// criterion, as the rule tester's does.
+func TestEvaluateStopsEarlyButExplainsAll(t *testing.T) {
+	r := &Rule{Ref: "p.r", Enabled: true, TriggerType: trigger.TypeCloudWatchAlarm, Action: ActionRef{Ref: "p.a"},
+		Criteria: Criteria{
+			{Key: "trigger.state", Operator: "iequals", Pattern: "ok"}, // not indexed: the rule is evaluated
+			{Key: "trigger.metric_name", Operator: "regex", Pattern: "cpu"},
+			{Key: "trigger.region", Operator: "equals", Pattern: "{{ trigger.expected }}"},
+		}}
+	ix := NewIndex([]*Rule{r})
+	tr := trigger.Trigger{Type: trigger.TypeCloudWatchAlarm, Payload: map[string]any{"state": "ALARM", "metric_name": "cpu", "region": "x", "expected": "x"}}
+	evs := ix.Evaluate(tr, nil)
+	if len(evs) != 1 || evs[0].Matched || len(evs[0].Criteria) != 1 {
+		t.Fatalf("want one unmatched evaluation stopped after 1 criterion: %+v", evs)
+	}
+	explained := evs[0].Explain()
+	for _, want := range []string{"trigger.state", "trigger.metric_name", "trigger.region"} {
+		if !strings.Contains(explained, want) {
+			t.Fatalf("explanation lacks %s:\n%s", want, explained)
+		}
+	}
+	if explained != ix.EvaluateRule(r, tr, nil).Explain() {
+		t.Fatalf("Explain differs from the rule tester's:\n%s", explained)
+	}
 }
