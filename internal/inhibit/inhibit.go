@@ -62,7 +62,11 @@ type Inhibitor struct {
 	Name        string
 }
 
-// Check returns what inhibits target among the firing alerts, or nil.
+// Check returns what inhibits target among the firing alerts, or nil. It
+// is the semantics stated over a plain list; the Consolidator applies the
+// same rules through an index of firing sources (ID, EqualKey, SourceRole,
+// Eligible; internal/dispatch/inhibition.go) so that muting does not list
+// every known alert.
 func Check(rules []Rule, target alert.Alert, firing []alert.Alert) *Inhibitor {
 	for _, r := range rules {
 		if !r.Target.Matches(target.Labels) {
