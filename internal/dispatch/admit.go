@@ -8,7 +8,6 @@ import (
 
 	"github.com/medic-sre/medic/internal/alert"
 	"github.com/medic-sre/medic/internal/guard"
-	"github.com/medic-sre/medic/internal/inhibit"
 	"github.com/medic-sre/medic/internal/state"
 	"github.com/medic-sre/medic/internal/trigger"
 )
@@ -147,31 +146,11 @@ func (c *Consolidator) muted(ctx context.Context, a alert.Alert) (string, error)
 		}
 		return "", err
 	}
-	if !c.mayBeInhibited(a) {
-		return "", nil
-	}
-	recs, err := c.Alerts(ctx)
-	if err != nil {
+	in, err := c.inhibitedBy(ctx, a)
+	if err != nil || in == nil {
 		return "", err
 	}
-	firing := make([]alert.Alert, 0, len(recs))
-	for _, r := range recs {
-		firing = append(firing, r.alert())
-	}
-	if in := inhibit.Check(c.Inhibit, a, firing); in != nil {
-		return fmt.Sprintf("inhibited by %s (%s, rule %s)", in.Fingerprint, in.Name, in.Rule), nil
-	}
-	return "", nil
-}
-
-// mayBeInhibited avoids listing all alerts when no rule targets this one.
-func (c *Consolidator) mayBeInhibited(a alert.Alert) bool {
-	for _, r := range c.Inhibit {
-		if r.Target.Matches(a.Labels) {
-			return true
-		}
-	}
-	return false
+	return fmt.Sprintf("inhibited by %s (%s, rule %s)", in.Fingerprint, in.Name, in.Rule), nil
 }
 
 // guarded asks the guard and completes the decision.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/medic-sre/medic/internal/alert"
@@ -34,6 +35,10 @@ type Consolidator struct {
 	PendingGrace time.Duration
 	// Topology are the packs' declared dependencies (topology.go).
 	Topology []Dependency
+
+	// inhibitBuilt memoises the inhibit rules (by Rule.ID) whose source
+	// index is known to be built.
+	inhibitBuilt sync.Map
 }
 
 // deliveryClaim is the value of a delivery item: PendingSince is set from
@@ -153,6 +158,9 @@ func (c *Consolidator) Observe(ctx context.Context, t trigger.Trigger) (*Observa
 		return obs, err
 	}
 	obs.groups = rec.Groups
+	if err := c.indexSource(ctx, rec, obs.Changed, expires); err != nil {
+		return obs, err
+	}
 	switch {
 	case obs.Changed && a.Status == alert.Firing:
 		return obs, c.rootsDown(ctx, a, nodes, expires)

@@ -1,15 +1,12 @@
 package dispatch
 
 import (
-	"context"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/medic-sre/medic/internal/alert"
-	"github.com/medic-sre/medic/internal/state"
 	"github.com/medic-sre/medic/internal/trigger"
 )
 
@@ -130,36 +127,6 @@ func TestRootIsNotItsOwnSymptomAndNodeNeedsAllRootsUp(t *testing.T) {
 	want(t, f.admit(f.alarm("app-5xx", "i-app1", "ALARM"), appRule), false, "symptom of db-slow")
 	f.observe(f.alarm("db-slow", "i-db", "OK"))
 	want(t, f.admit(f.alarm("app-5xx", "i-app2", "ALARM"), appRule), true, "act on i-app2")
-}
-
-// countingStore counts the state operations, and the scans of the alert
-// partition that topology must never need.
-type countingStore struct {
-	state.Store
-	ops, alertScans atomic.Int64
-}
-
-func (s *countingStore) Get(ctx context.Context, k state.Key) (state.Item, bool, error) {
-	s.ops.Add(1)
-	return s.Store.Get(ctx, k)
-}
-
-func (s *countingStore) Put(ctx context.Context, it state.Item, c state.Condition) (int64, error) {
-	s.ops.Add(1)
-	return s.Store.Put(ctx, it, c)
-}
-
-func (s *countingStore) Query(ctx context.Context, pk, prefix string) ([]state.Item, error) {
-	s.ops.Add(1)
-	if pk == pkAlert {
-		s.alertScans.Add(1)
-	}
-	return s.Store.Query(ctx, pk, prefix)
-}
-
-func (s *countingStore) Incr(ctx context.Context, k state.Key, d int64, exp time.Time) (int64, error) {
-	s.ops.Add(1)
-	return s.Store.Incr(ctx, k, d, exp)
 }
 
 // A storm of 200 symptoms costs 200 admissions of constant cost: no scan

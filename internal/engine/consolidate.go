@@ -20,6 +20,14 @@ const DefaultEscalationAction = "core.notify"
 // or not), then each matching rule is admitted or held.
 func (e *Engine) consolidate(ctx context.Context, t trigger.Trigger, matched []rule.Evaluation, resolveErr error) []Outcome {
 	c := e.Consolidator
+	if len(matched) == 0 {
+		// Most of a storm matches nothing: write nothing for what no
+		// decision will read (dispatch.MustObserveUnmatched says which).
+		// A failed check observes, so a store failure is reported below.
+		if must, err := c.MustObserveUnmatched(ctx, t); err == nil && !must {
+			return nil
+		}
+	}
 	obs, err := c.Observe(ctx, t)
 	if err != nil {
 		// Acting without the state would skip deduplication and the

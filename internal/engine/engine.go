@@ -119,7 +119,9 @@ func (e *Engine) Handle(ctx context.Context, t trigger.Trigger) []Outcome {
 	t, resolveErr := e.resolveTarget(ctx, t)
 	var matched []rule.Evaluation
 	for _, ev := range e.Rules.Evaluate(t, e.KV) {
-		e.log().Info("rule evaluated", "trigger", t.ID, "rule", ev.Rule.Ref, "matched", ev.Matched, "explain", ev.Explain())
+		// Debug, and the explanation built only if the record is kept: it
+		// was most of a no-match trigger's CPU at Info.
+		e.log().Debug("rule evaluated", "trigger", t.ID, "rule", ev.Rule.Ref, "matched", ev.Matched, "explain", lazyExplain{ev})
 		if ev.Matched {
 			matched = append(matched, ev)
 		}
@@ -397,3 +399,8 @@ func (e *Engine) now() time.Time {
 	}
 	return e.Now()
 }
+
+// lazyExplain defers Evaluation.Explain until a handler formats the record.
+type lazyExplain struct{ ev rule.Evaluation }
+
+func (l lazyExplain) LogValue() slog.Value { return slog.StringValue(l.ev.Explain()) }

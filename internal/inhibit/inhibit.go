@@ -6,7 +6,11 @@
 package inhibit
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"hash"
 
 	"github.com/medic-sre/medic/internal/alert"
 )
@@ -58,7 +62,11 @@ type Inhibitor struct {
 	Name        string
 }
 
-// Check returns what inhibits target among the firing alerts, or nil.
+// Check returns what inhibits target among the firing alerts, or nil. It
+// is the semantics stated over a plain list; the Consolidator applies the
+// same rules through an index of firing sources (ID, EqualKey, SourceRole,
+// Eligible; internal/dispatch/inhibition.go) so that muting does not list
+// every known alert.
 func Check(rules []Rule, target alert.Alert, firing []alert.Alert) *Inhibitor {
 	for _, r := range rules {
 		if !r.Target.Matches(target.Labels) {
@@ -90,4 +98,73 @@ func equal(names []string, a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// ID names the rule's definition (name, source matchers and equal labels):
+// an index of firing sources built for one definition is never read by
+// another, so editing a rule cannot make it read sources that no longer
+// match it.
+func (r Rule) ID() string {
+	h := sha256.New()
+	writeField(h, r.Name)
+	for _, m := range r.Source {
+		writeField(h, m.String())
+	}
+	writeField(h, "")
+	for _, n := range r.Equal {
+		writeField(h, n)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// EqualKey is a fixed-length digest of the values labels has for the
+// rule's `equal` labels (absent counts as ""): a source and a target are
+// paired by the rule exactly when their EqualKeys are the same. The values
+// are attacker-written, so they are hashed (length-prefixed, so "a","bc"
+// and "ab","c" differ) rather than put in a key.
+func (r Rule) EqualKey(labels map[string]string) string {
+	h := sha256.New()
+	for _, n := range r.Equal {
+		writeField(h, labels[n])
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// SourceRole is how a firing source is indexed under a rule: Source when
+// it matches only the source side, Both when it also matches the target
+// side (such a source cannot inhibit a target that matches both sides).
+func (r Rule) SourceRole(labels map[string]string) (role Role, ok bool) {
+	if !r.Source.Matches(labels) {
+		return "", false
+	}
+	if r.Target.Matches(labels) {
+		return Both, true
+	}
+	return SourceOnly, true
+}
+
+// Role is how a source alert matches a rule.
+type Role string
+
+const (
+	SourceOnly Role = "s"
+	Both       Role = "b"
+)
+
+// Eligible lists the roles of sources that may inhibit target under r
+// (target must match r.Target): every source, or, when target matches
+// both sides, only the sources that match just the source side, as in
+// Alertmanager.
+func (r Rule) Eligible(target map[string]string) []Role {
+	if r.Source.Matches(target) {
+		return []Role{SourceOnly}
+	}
+	return []Role{SourceOnly, Both}
+}
+
+func writeField(h hash.Hash, s string) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+	h.Write(n[:])
+	h.Write([]byte(s))
 }

@@ -17,7 +17,11 @@ type Index struct {
 	Now func() time.Time
 }
 
-type typeRules struct{ standard, backstop []*Rule }
+type typeRules struct {
+	standard, backstop []*Rule
+	// index narrows standard to the rules that may match a trigger.
+	index discrimination
+}
 
 // NewIndex compiles the rules and indexes them by trigger type.
 func NewIndex(rules []*Rule) *Index {
@@ -35,6 +39,9 @@ func NewIndex(rules []*Rule) *Index {
 			tr.standard = append(tr.standard, r)
 		}
 	}
+	for _, tr := range ix.byType {
+		tr.index = newDiscrimination(tr.standard)
+	}
 	return ix
 }
 
@@ -51,6 +58,11 @@ type Evaluation struct {
 	// Err is a problem that stops the rule from firing: a rule that does
 	// not compile, a template that fails, an operator type error.
 	Err error
+
+	// full, set by Index.Evaluate when it stopped at the first failing
+	// criterion, evaluates every criterion: Explain uses it, so the
+	// explanation is complete but only paid for when asked.
+	full func() Evaluation
 }
 
 // Fires reports whether the rule's action should run.
@@ -73,22 +85,26 @@ type CriterionResult struct {
 	Detail string
 }
 
-// Evaluate runs every enabled rule for t.Type, then, when none of them
-// fired, the backstop rules for t.Type. It returns one Evaluation per rule
-// considered, in index order.
+// Evaluate runs every enabled rule for t.Type that may match t (the
+// discrimination index skips rules whose constant `equals` criterion
+// cannot hold: see discriminate.go), then, when none of them fired, the
+// backstop rules for t.Type. It returns one Evaluation per rule
+// considered, in index order; EvaluateRule explains any one rule.
 func (ix *Index) Evaluate(t trigger.Trigger, store kv.Reader) []Evaluation {
 	tr := ix.byType[t.Type]
 	if tr == nil {
 		return nil
 	}
 	env := ix.env(t, store)
-	out := make([]Evaluation, 0, len(tr.standard))
+	candidates := tr.index.candidates(env.tctx.Trigger)
+	out := make([]Evaluation, 0, len(candidates))
 	fired := false
-	for _, r := range tr.standard {
+	for _, i := range candidates {
+		r := tr.standard[i]
 		if ok, _ := r.Accepts(t); !r.Enabled || !ok {
 			continue
 		}
-		ev := env.evaluate(r)
+		ev := env.evaluateShort(r)
 		fired = fired || ev.Fires()
 		out = append(out, ev)
 	}
@@ -97,7 +113,7 @@ func (ix *Index) Evaluate(t trigger.Trigger, store kv.Reader) []Evaluation {
 	}
 	for _, r := range tr.backstop {
 		if ok, _ := r.Accepts(t); r.Enabled && ok {
-			out = append(out, env.evaluate(r))
+			out = append(out, env.evaluateShort(r))
 		}
 	}
 	return out
@@ -125,7 +141,16 @@ type evalEnv struct {
 	trigger trigger.Trigger
 }
 
-func (env *evalEnv) evaluate(r *Rule) Evaluation {
+// evaluateShort is evaluate stopping at the first criterion that does not
+// hold (the hot path: most rules fail early); the full evaluation is kept
+// for Explain.
+func (env *evalEnv) evaluateShort(r *Rule) Evaluation {
+	return env.evaluateMode(r, true)
+}
+
+func (env *evalEnv) evaluate(r *Rule) Evaluation { return env.evaluateMode(r, false) }
+
+func (env *evalEnv) evaluateMode(r *Rule, short bool) Evaluation {
 	ev := Evaluation{Rule: r}
 	if ps := r.Compile(); len(ps) > 0 {
 		ev.Err = Problems(ps)
@@ -135,7 +160,15 @@ func (env *evalEnv) evaluate(r *Rule) Evaluation {
 		ev.Err = errors.New(why)
 		return ev
 	}
-	ev.Matched, ev.Criteria = env.all(r.Criteria, env.tctx.Trigger, env.tctx)
+	if short {
+		var stopped bool
+		ev.Matched, ev.Criteria, stopped = env.untilFailure(r.Criteria, env.tctx.Trigger, env.tctx)
+		if stopped {
+			ev.full = func() Evaluation { return env.evaluate(r) }
+		}
+	} else {
+		ev.Matched, ev.Criteria = env.all(r.Criteria, env.tctx.Trigger, env.tctx)
+	}
 	if !ev.Matched {
 		for _, c := range ev.Criteria {
 			if err := firstErr(c); err != nil {
@@ -181,6 +214,20 @@ func (env *evalEnv) all(cs Criteria, root any, tctx template.Context) (bool, []C
 		ok = ok && results[i].Matched
 	}
 	return ok, results
+}
+
+// untilFailure evaluates the criteria in order up to the first that does
+// not hold; stopped reports that some were left unevaluated.
+func (env *evalEnv) untilFailure(cs Criteria, root any, tctx template.Context) (ok bool, results []CriterionResult, stopped bool) {
+	results = make([]CriterionResult, 0, len(cs))
+	for i := range cs {
+		res := env.one(&cs[i], root, tctx)
+		results = append(results, res)
+		if !res.Matched {
+			return false, results, i < len(cs)-1
+		}
+	}
+	return true, results, false
 }
 
 func (env *evalEnv) one(c *Criterion, root any, tctx template.Context) CriterionResult {

@@ -11,6 +11,9 @@ import (
 // Explain answers "why did (or didn't) my rule fire", one criterion a line:
 // the value found, the operator, the rendered pattern and the result.
 func (e Evaluation) Explain() string {
+	if e.full != nil {
+		return e.full().Explain() // Evaluate stopped early: explain every criterion
+	}
 	var b strings.Builder
 	verdict := "did not match"
 	switch {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/medic-sre/medic/internal/lru"
 )
 
 // Canonical operator names, as StackStorm's operators.py has them.
@@ -102,8 +104,7 @@ func init() {
 		prefix := map[string]string{opRegex: "", opIRegex: "(?i)", opMatchRegex: "(?s)^"}[n]
 		o.checkStatic = func(p any) error {
 			if s, ok := p.(string); ok && !isTemplate(s) {
-				_, err := compileRegex(prefix, s)
-				return err
+				return pinRegex(prefix, s)
 			}
 			return nil
 		}
@@ -299,12 +300,36 @@ func cmpFloat(x, y float64) int {
 	return 0
 }
 
-var regexCache sync.Map
+// regexCacheSize bounds the compiled regexes kept: criteria patterns may
+// be templates rendered from trigger data, so the distinct patterns are
+// attacker-chosen and unbounded (100k of them once held 398 MiB).
+const regexCacheSize = 4096
+
+var regexCache = lru.New[string, *regexp.Regexp](regexCacheSize)
+
+// pinnedRegexes are the literal patterns of loaded rules, compiled once at
+// load (pinRegex) and never evicted: they are bounded by the rule files,
+// not by trigger data, and 10,000 rules with their own regex must not
+// thrash the LRU above.
+var pinnedRegexes sync.Map // key -> *regexp.Regexp
+
+func pinRegex(prefix, pattern string) error {
+	re, err := compileRegex(prefix, pattern)
+	if err == nil {
+		pinnedRegexes.Store(regexKey(prefix, pattern), re)
+	}
+	return err
+}
+
+func regexKey(prefix, pattern string) string { return prefix + "\x00" + pattern }
 
 func compileRegex(prefix, pattern string) (*regexp.Regexp, error) {
-	key := prefix + "\x00" + pattern
-	if re, ok := regexCache.Load(key); ok {
+	key := regexKey(prefix, pattern)
+	if re, ok := pinnedRegexes.Load(key); ok {
 		return re.(*regexp.Regexp), nil
+	}
+	if re, ok := regexCache.Get(key); ok {
+		return re, nil
 	}
 	src := prefix + "(?:" + pattern + ")"
 	if prefix == "" || prefix == "(?i)" {
@@ -314,7 +339,7 @@ func compileRegex(prefix, pattern string) (*regexp.Regexp, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid regex %q: %w", pattern, err)
 	}
-	regexCache.Store(key, re)
+	regexCache.Add(key, re)
 	return re, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 
 	"github.com/nikolalohinski/gonja/v2"
 	"github.com/nikolalohinski/gonja/v2/exec"
@@ -18,6 +17,7 @@ import (
 	"github.com/nikolalohinski/gonja/v2/nodes"
 
 	"github.com/medic-sre/medic/internal/kv"
+	"github.com/medic-sre/medic/internal/lru"
 )
 
 func init() {
@@ -155,15 +155,11 @@ func cleanError(err error, src string) error {
 }
 
 // cache holds compiled templates by source: rules render the same patterns
-// and parameters for every trigger.
-var cache sync.Map
+// and parameters for every trigger. It is an LRU of fixed size because a
+// source may itself come from trigger data (a rendered pattern).
+var cache = lru.New[string, *Template](maxCached)
 
-const maxCached = 50000
-
-var cached struct {
-	sync.Mutex
-	n int
-}
+const maxCached = 4096
 
 // Render compiles (once, cached) and renders src. Strings without markup
 // are returned as they are.
@@ -179,19 +175,14 @@ func Render(src string, c Context) (any, error) {
 }
 
 func compileCached(src string) (*Template, error) {
-	if t, ok := cache.Load(src); ok {
-		return t.(*Template), nil
+	if t, ok := cache.Get(src); ok {
+		return t, nil
 	}
 	t, err := Compile(src)
 	if err != nil {
 		return nil, err
 	}
-	cached.Lock()
-	if cached.n < maxCached {
-		cached.n++
-		cache.Store(src, t)
-	}
-	cached.Unlock()
+	cache.Add(src, t)
 	return t, nil
 }
 

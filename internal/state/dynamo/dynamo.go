@@ -2,8 +2,12 @@
 //
 // Table design (one table for all consolidation state):
 //
-//	pk          S   partition key: the kind of record ("alert", "group",
-//	                "silence", "delivery", "lease", "runs")
+//	pk          S   partition key: the kind of record ("silence", "lease",
+//	                "runs", ...), or for the kinds written on every
+//	                delivery (DefaultShards: "delivery", "alert", "group",
+//	                "execution") kind#NN, one of 16 shards chosen by a hash
+//	                of sk; the inhibition index's own per-entity partitions
+//	                ("inhibit#<rule>#<equal values>")
 //	sk          S   sort key: the record's id within its kind
 //	v           B   the record, JSON (absent when empty)
 //	n           N   atomic counter (Incr: ADD)
@@ -22,8 +26,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -57,14 +63,60 @@ type Store struct {
 	api   API
 	table string
 	now   func() time.Time
+	// shards: logical partitions spread over that many physical ones.
+	shards map[string]int
 }
 
-// New returns the store of table; now nil means time.Now.
+// New returns the store of table; now nil means time.Now. The kinds in
+// DefaultShards are spread over shards (see Sharded).
 func New(api API, table string, now func() time.Time) *Store {
+	return NewSharded(api, table, now, DefaultShards)
+}
+
+// DefaultShards are the logical partitions written on every delivery in a
+// storm: delivery claims, alert records and counters, groups and
+// execution records. Each is spread over 16 physical partitions, so an
+// alarm storm's writes use 16 times DynamoDB's per-partition limit (1,000
+// writes/s, 3,000 reads/s) before any throttling, instead of one.
+var DefaultShards = map[string]int{"delivery": 16, "alert": 16, "group": 16, "execution": 16}
+
+// NewSharded is New with the sharded kinds given: shards[pk] > 1 stores
+// the items of logical partition pk under the physical partition keys
+// pk#00 .. pk#NN, the shard chosen by a hash of the sort key. Get, Put,
+// Incr and Delete address one item as before (one shard); Query of pk
+// reads every shard and merges them in sort-key order, so callers see the
+// same logical partition. Attribute names and the key schema (pk, sk) do
+// not change.
+func NewSharded(api API, table string, now func() time.Time, shards map[string]int) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{api: api, table: table, now: now}
+	return &Store{api: api, table: table, now: now, shards: shards}
+}
+
+// physicalPK is where the item of logical key k lives.
+func (s *Store) physicalPK(k state.Key) string {
+	n := s.shards[k.PK]
+	if n <= 1 {
+		return k.PK
+	}
+	h := fnv.New32a()
+	h.Write([]byte(k.SK))
+	return shardPK(k.PK, int(h.Sum32()%uint32(n)))
+}
+
+func shardPK(pk string, shard int) string { return fmt.Sprintf("%s#%02d", pk, shard) }
+
+// logicalPK maps a stored partition key back to the caller's.
+func (s *Store) logicalPK(physical string) string {
+	i := strings.LastIndexByte(physical, '#')
+	if i < 0 || s.shards[physical[:i]] <= 1 {
+		return physical
+	}
+	if n, err := strconv.Atoi(physical[i+1:]); err == nil && n < s.shards[physical[:i]] {
+		return physical[:i]
+	}
+	return physical
 }
 
 var _ state.Store = (*Store)(nil)
@@ -78,8 +130,8 @@ const (
 	condExpired    = "exp_ms <= :now"
 )
 
-func key(k state.Key) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{AttrPK: str(k.PK), AttrSK: str(k.SK)}
+func (s *Store) key(k state.Key) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{AttrPK: str(s.physicalPK(k)), AttrSK: str(k.SK)}
 }
 
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
@@ -95,14 +147,14 @@ func (s *Store) Get(ctx context.Context, k state.Key) (state.Item, bool, error) 
 	if err := k.Validate(); err != nil {
 		return state.Item{}, false, err
 	}
-	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(k), ConsistentRead: aws.Bool(true)})
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: s.key(k), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return state.Item{}, false, s.wrap("get", k, err)
 	}
 	if out.Item == nil {
 		return state.Item{}, false, nil
 	}
-	it, err := decode(out.Item)
+	it, err := s.decode(out.Item)
 	if err != nil {
 		return state.Item{}, false, fmt.Errorf("dynamo: get %s: %w", k, err)
 	}
@@ -127,7 +179,7 @@ func (s *Store) Put(ctx context.Context, it state.Item, cond state.Condition) (i
 		remove = append(remove, AttrValue)
 	}
 	set, remove = expiry(set, remove, values, it.ExpiresAt)
-	in := &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(it.Key), ReturnValues: types.ReturnValueUpdatedNew}
+	in := &dynamodb.UpdateItemInput{TableName: &s.table, Key: s.key(it.Key), ReturnValues: types.ReturnValueUpdatedNew}
 	if cond.RequiresAbsent() {
 		in.ConditionExpression = aws.String(condAbsent)
 		values[":now"] = num(s.nowMs())
@@ -154,7 +206,7 @@ func (s *Store) Incr(ctx context.Context, k state.Key, delta int64, expiresAt ti
 		values := map[string]types.AttributeValue{":d": num(delta), ":one": num(1), ":now": num(s.nowMs())}
 		set, remove := expiry("", nil, values, expiresAt)
 		out, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: &s.table, Key: key(k), ReturnValues: types.ReturnValueUpdatedNew,
+			TableName: &s.table, Key: s.key(k), ReturnValues: types.ReturnValueUpdatedNew,
 			ConditionExpression:       aws.String(condNotExpired),
 			UpdateExpression:          aws.String(updateExpr(set, remove, "n :d, ver :one")),
 			ExpressionAttributeValues: values,
@@ -168,7 +220,7 @@ func (s *Store) Incr(ctx context.Context, k state.Key, delta int64, expiresAt ti
 		// Expired and still stored: start the counter afresh.
 		set, remove = expiry("SET n = :d", []string{AttrValue}, values, expiresAt)
 		out, err = s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: &s.table, Key: key(k), ReturnValues: types.ReturnValueUpdatedNew,
+			TableName: &s.table, Key: s.key(k), ReturnValues: types.ReturnValueUpdatedNew,
 			ConditionExpression:       aws.String(condExpired),
 			UpdateExpression:          aws.String(updateExpr(set, remove, "ver :one")),
 			ExpressionAttributeValues: values,
@@ -220,15 +272,36 @@ func (s *Store) Delete(ctx context.Context, k state.Key) error {
 	if err := k.Validate(); err != nil {
 		return err
 	}
-	_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(k)})
+	_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: s.key(k)})
 	return s.wrap("delete", k, err)
 }
 
-// Query implements state.Store, page by page.
+// Query implements state.Store, page by page; a sharded partition is
+// read shard by shard and merged.
 func (s *Store) Query(ctx context.Context, pk, skPrefix string) ([]state.Item, error) {
 	if pk == "" {
 		return nil, fmt.Errorf("dynamo: query: empty pk")
 	}
+	physical := []string{pk}
+	if n := s.shards[pk]; n > 1 {
+		physical = physical[:0]
+		for i := 0; i < n; i++ {
+			physical = append(physical, shardPK(pk, i))
+		}
+	}
+	var items []state.Item
+	for _, p := range physical {
+		got, err := s.queryPartition(ctx, p, skPrefix)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, got...)
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].Key.SK < items[j].Key.SK })
+	return items, nil
+}
+
+func (s *Store) queryPartition(ctx context.Context, pk, skPrefix string) ([]state.Item, error) {
 	cond := "pk = :pk"
 	values := map[string]types.AttributeValue{":pk": str(pk)}
 	if skPrefix != "" {
@@ -245,7 +318,7 @@ func (s *Store) Query(ctx context.Context, pk, skPrefix string) ([]state.Item, e
 			return nil, s.wrap("query", state.Key{PK: pk, SK: skPrefix + "*"}, err)
 		}
 		for _, raw := range out.Items {
-			it, err := decode(raw)
+			it, err := s.decode(raw)
 			if err != nil {
 				return nil, fmt.Errorf("dynamo: query %s: %w", pk, err)
 			}
@@ -254,22 +327,20 @@ func (s *Store) Query(ctx context.Context, pk, skPrefix string) ([]state.Item, e
 			}
 		}
 		if len(out.LastEvaluatedKey) == 0 {
-			break
+			return items, nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].Key.SK < items[j].Key.SK })
-	return items, nil
 }
 
-func decode(av map[string]types.AttributeValue) (state.Item, error) {
+func (s *Store) decode(av map[string]types.AttributeValue) (state.Item, error) {
 	var it state.Item
 	pk, ok1 := av[AttrPK].(*types.AttributeValueMemberS)
 	sk, ok2 := av[AttrSK].(*types.AttributeValueMemberS)
 	if !ok1 || !ok2 {
 		return it, fmt.Errorf("item without string pk/sk")
 	}
-	it.Key = state.Key{PK: pk.Value, SK: sk.Value}
+	it.Key = state.Key{PK: s.logicalPK(pk.Value), SK: sk.Value}
 	if b, ok := av[AttrValue].(*types.AttributeValueMemberB); ok {
 		it.Value = b.Value
 	}

@@ -162,3 +162,52 @@ func BenchmarkConsolidatorOnDynalite(b *testing.B) {
 	}
 	b.ReportMetric(float64(events*b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// The conformance suite holds when its partitions are sharded: Query
+// merges the shards into the one ordered logical partition.
+func TestConformanceSharded(t *testing.T) {
+	statetest.Run(t, func(t *testing.T, clock *statetest.Clock) state.Store {
+		c, name := newTable(t)
+		return dynamo.NewSharded(c, name, clock.Now, map[string]int{"test": 4, "other": 3})
+	})
+}
+
+// Alert records, delivery claims and groups are spread over 16 physical
+// partitions (they were all in one per kind: one partition took every
+// write of a storm); none is stored under the bare kind.
+func TestStormKindsAreSpreadOverShards(t *testing.T) {
+	c, name := newTable(t)
+	s := dynamo.New(c, name, nil)
+	ctx := context.Background()
+	for i := 0; i < 200; i++ {
+		for _, kind := range []string{"alert", "delivery", "group"} {
+			if _, err := s.Put(ctx, state.Item{Key: state.Key{PK: kind, SK: fmt.Sprintf("id-%03d", i)}, Value: []byte(`{}`)}, state.Always()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	count := func(pk string) int {
+		out, err := c.Query(ctx, &dynamodb.QueryInput{TableName: &name, KeyConditionExpression: aws.String("pk = :pk"),
+			ExpressionAttributeValues: map[string]typesAV{":pk": &avS{Value: pk}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Items)
+	}
+	for _, kind := range []string{"alert", "delivery", "group"} {
+		if n := count(kind); n != 0 {
+			t.Fatalf("%d %s items under the bare kind", n, kind)
+		}
+		busiest := 0
+		for i := 0; i < 16; i++ {
+			busiest = max(busiest, count(fmt.Sprintf("%s#%02d", kind, i)))
+		}
+		if busiest > 40 { // 200 over 16: 12.5 on average
+			t.Fatalf("%s: the busiest shard holds %d of 200", kind, busiest)
+		}
+		items, err := s.Query(ctx, kind, "id-")
+		if err != nil || len(items) != 200 || items[0].Key != (state.Key{PK: kind, SK: "id-000"}) || items[199].Key.SK != "id-199" {
+			t.Fatalf("%s: logical query: %d items, err %v", kind, len(items), err)
+		}
+	}
+}
