@@ -17,28 +17,128 @@ type Access struct {
 	InstanceActions []string // actions on EC2 instances (ssm:SendCommand, ec2:RebootInstances...), tag-conditioned
 	GroupActions    []string // actions on Auto Scaling groups (autoscaling:SetDesiredCapacity), tag-conditioned
 	GlobalActions   []string // actions with no resource-level permissions, so on "*"
+	// OnPatterns: actions on other resources (alarms, databases, queues...),
+	// sorted by service and resource.
+	OnPatterns []PatternActions
 	// EncryptedVolumes: the workflow starts instances, so it needs KMS
 	// grants for EBS volumes encrypted with customer managed keys.
 	EncryptedVolumes bool
 }
 
-// sdkAccess says how an aws-sdk integration is granted. An integration not
-// listed here fails synth: a reviewer must decide its least privilege.
-var sdkAccess = map[string]accessKind{
-	"ssm:SendCommand":            onDocumentsAndInstances,
-	"ssm:GetCommandInvocation":   onAnyResource, // no resource-level permissions in IAM
-	"ssm:ListCommandInvocations": onAnyResource,
-	"ssm:ListCommands":           onAnyResource,
+// ActsOnTargets tells whether the role changes instances, groups or other
+// tagged resources, which only the healable tag may scope.
+func (a Access) ActsOnTargets() bool {
+	if len(a.InstanceActions)+len(a.GroupActions) > 0 {
+		return true
+	}
+	for _, p := range a.OnPatterns {
+		if p.On.Tagged {
+			return true
+		}
+	}
+	return false
+}
+
+// sdkAccess says how an aws-sdk integration (keyed by the SDK's service
+// and operation, aws-sdk:rds:modifyDBInstance → rds:ModifyDBInstance) is
+// granted. An integration not listed here fails synth: a reviewer must
+// decide its least privilege.
+var sdkAccess = map[string]grant{
+	"ssm:SendCommand":            {kind: onDocumentsAndInstances},
+	"ssm:GetCommandInvocation":   {kind: onAnyResource}, // no resource-level permissions in IAM
+	"ssm:ListCommandInvocations": {kind: onAnyResource},
+	"ssm:ListCommands":           {kind: onAnyResource},
 	// Commands are no IAM resource: cancelling is on "*", and it can only
 	// stop what a Medic workflow (or someone) already started.
-	"ssm:CancelCommand":                     onAnyResource,
-	"ec2:DescribeInstances":                 onAnyResource,
-	"ec2:DescribeInstanceStatus":            onAnyResource,
-	"autoscaling:DescribeAutoScalingGroups": onAnyResource,
-	"autoscaling:SetDesiredCapacity":        onAutoScalingGroups,
-	"ec2:RebootInstances":                   onInstances,
-	"ec2:StartInstances":                    onInstances,
-	"ec2:StopInstances":                     onInstances,
+	"ssm:CancelCommand":                        {kind: onAnyResource},
+	"ec2:DescribeInstances":                    {kind: onAnyResource},
+	"ec2:DescribeInstanceStatus":               {kind: onAnyResource},
+	"ec2:DescribeVolumes":                      {kind: onAnyResource},
+	"autoscaling:DescribeAutoScalingGroups":    {kind: onAnyResource},
+	"autoscaling:DescribeAutoScalingInstances": {kind: onAnyResource},
+	"autoscaling:SetDesiredCapacity":           {kind: onAutoScalingGroups},
+	"autoscaling:SetInstanceHealth":            {kind: onAutoScalingGroups},
+	"ec2:RebootInstances":                      {kind: onInstances},
+	"ec2:StartInstances":                       {kind: onInstances},
+	"ec2:StopInstances":                        {kind: onInstances},
+
+	// collect-evidence and elb-heal-targets read evidence. Describe and List
+	// calls of these services either support no resource-level permissions
+	// or take the resource from the alert, so they are on "*": reads only.
+	"cloudwatch:GetMetricData":                     {kind: onAnyResource},
+	"cloudwatch:DescribeAlarms":                    {kind: onAnyResource},
+	"cloudwatch:DescribeAlarmHistory":              {kind: onPattern, on: ResourcePattern{Service: "cloudwatch", Resource: "alarm:*"}},
+	"rds:DescribeDBInstances":                      {kind: onAnyResource},
+	"rds:DescribeDBClusters":                       {kind: onAnyResource},
+	"elasticloadbalancingv2:DescribeTargetHealth":  {kind: onAnyResource},
+	"elasticloadbalancingv2:DescribeLoadBalancers": {kind: onAnyResource},
+	"elasticloadbalancingv2:DescribeTags":          {kind: onAnyResource},
+	"lambda:GetFunctionConfiguration":              {kind: onAnyResource},
+	"lambda:GetAccountSettings":                    {kind: onAnyResource},
+	"sqs:GetQueueUrl":                              {kind: onAnyResource},
+	"sqs:GetQueueAttributes":                       {kind: onAnyResource},
+	"sqs:ListDeadLetterSourceQueues":               {kind: onAnyResource},
+	"sqs:ListQueueTags":                            {kind: onAnyResource},
+	"sns:GetTopicAttributes":                       {kind: onAnyResource},
+	"ecs:DescribeServices":                         {kind: onAnyResource},
+	"dynamodb:DescribeTable":                       {kind: onAnyResource},
+	"elasticache:DescribeCacheClusters":            {kind: onAnyResource},
+	// API Gateway's management API is authorized by HTTP verb and path.
+	"apigateway:GetRestApis": {kind: onPattern, on: ResourcePattern{Service: "apigateway", Resource: "/restapis", NoAccount: true}},
+	"apigateway:GetStage":    {kind: onPattern, on: ResourcePattern{Service: "apigateway", Resource: "/restapis/*/stages/*", NoAccount: true}},
+	"apigatewayv2:GetStage":  {kind: onPattern, on: ResourcePattern{Service: "apigateway", Resource: "/apis/*/stages/*", NoAccount: true}},
+
+	// Fixes: only on resources carrying the healable tag.
+	"rds:ModifyDBInstance":                     {kind: onPattern, on: ResourcePattern{Service: "rds", Resource: "db:*", Tagged: true}},
+	"lambda:PutFunctionConcurrency":            {kind: onPattern, on: ResourcePattern{Service: "lambda", Resource: "function:*", Tagged: true}},
+	"ecs:UpdateService":                        {kind: onPattern, on: ResourcePattern{Service: "ecs", Resource: "service/*/*", Tagged: true}},
+	"elasticloadbalancingv2:DeregisterTargets": {kind: onPattern, on: ResourcePattern{Service: "elasticloadbalancing", Resource: "targetgroup/*/*", Tagged: true}},
+	"sqs:StartMessageMoveTask":                 {kind: onPattern, on: taggedQueues, implies: RedriveActions},
+}
+
+// taggedQueues: a redrive moves messages from a tagged DLQ back to its
+// tagged source queues.
+var taggedQueues = ResourcePattern{Service: "sqs", Resource: "*", Tagged: true}
+
+// RedriveActions are what SQS does with the caller's permissions while a
+// message move task runs: read and delete on the DLQ, send to the sources.
+var RedriveActions = []string{"sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:SendMessage"}
+
+// iamPrefixes: the SDK service names whose IAM prefix differs.
+var iamPrefixes = map[string]string{"elasticloadbalancingv2": "elasticloadbalancing", "apigatewayv2": "apigateway"}
+
+// iamAction is the IAM action an SDK operation is authorized as.
+// API Gateway's management calls are authorized by verb (apigateway:GET).
+func iamAction(sdkAction string) string {
+	service, op, _ := strings.Cut(sdkAction, ":")
+	if prefix, ok := iamPrefixes[service]; ok {
+		service = prefix
+	}
+	if service == "apigateway" && strings.HasPrefix(op, "Get") {
+		return "apigateway:GET"
+	}
+	return service + ":" + op
+}
+
+type grant struct {
+	kind    accessKind
+	on      ResourcePattern // onPattern only
+	implies []string        // further actions on the same pattern
+}
+
+// ResourcePattern is an ARN pattern of this account and region,
+// arn:<partition>:<Service>:<region>:<account>:<Resource>; Tagged adds the
+// healable tag condition (aws:ResourceTag/<key>).
+type ResourcePattern struct {
+	Service, Resource string
+	NoAccount         bool // the ARN has no account (API Gateway)
+	Tagged            bool
+}
+
+// PatternActions are the actions one statement allows on one pattern.
+type PatternActions struct {
+	On      ResourcePattern
+	Actions []string
 }
 
 type accessKind int
@@ -48,6 +148,7 @@ const (
 	onInstances
 	onDocumentsAndInstances
 	onAutoScalingGroups
+	onPattern
 )
 
 var (
@@ -61,12 +162,14 @@ var (
 // Errors name the file, the state and the reason.
 func DeriveAccess(w workflows.Workflow, functions map[string]string, documents []string) (Access, error) {
 	set := map[string]map[string]bool{"invoke": {}, "doc": {}, "inst": {}, "group": {}, "any": {}}
+	patterns := map[ResourcePattern]map[string]bool{}
 	for _, t := range w.Tasks {
-		if err := addTaskAccess(t, functions, documents, set); err != nil {
+		if err := addTaskAccess(t, functions, documents, set, patterns); err != nil {
 			return Access{}, fmt.Errorf("%s: state %s: %w", w.File, t.State, err)
 		}
 	}
 	return Access{
+		OnPatterns:       sortedPatterns(patterns),
 		InvokeFunctions:  sortedKeys(set["invoke"]),
 		Documents:        sortedKeys(set["doc"]),
 		InstanceActions:  sortedKeys(set["inst"]),
@@ -76,7 +179,7 @@ func DeriveAccess(w workflows.Workflow, functions map[string]string, documents [
 	}, nil
 }
 
-func addTaskAccess(t workflows.Task, functions map[string]string, documents []string, set map[string]map[string]bool) error {
+func addTaskAccess(t workflows.Task, functions map[string]string, documents []string, set map[string]map[string]bool, patterns map[ResourcePattern]map[string]bool) error {
 	if m := placeholderOnly.FindStringSubmatch(t.Resource); m != nil { // a Lambda ARN as the Resource
 		return addInvoke(m[1], functions, set)
 	}
@@ -94,7 +197,7 @@ func addTaskAccess(t workflows.Task, functions map[string]string, documents []st
 		}
 		return addInvoke(pm[1], functions, set)
 	case len(parts) == 3 && parts[0] == "aws-sdk":
-		return addSDKAccess(t, parts[1]+":"+upperFirst(parts[2]), documents, set)
+		return addSDKAccess(t, parts[1]+":"+upperFirst(parts[2]), documents, set, patterns)
 	}
 	return fmt.Errorf("no IAM rule for integration %q: add one to infra/stack/access.go", m[1])
 }
@@ -108,12 +211,20 @@ func addInvoke(placeholder string, functions map[string]string, set map[string]m
 	return nil
 }
 
-func addSDKAccess(t workflows.Task, action string, documents []string, set map[string]map[string]bool) error {
-	kind, ok := sdkAccess[action]
+func addSDKAccess(t workflows.Task, sdkAction string, documents []string, set map[string]map[string]bool, patterns map[ResourcePattern]map[string]bool) error {
+	g, ok := sdkAccess[sdkAction]
 	if !ok {
-		return fmt.Errorf("no IAM rule for %s: add one to sdkAccess in infra/stack/access.go", action)
+		return fmt.Errorf("no IAM rule for %s: add one to sdkAccess in infra/stack/access.go", sdkAction)
 	}
-	switch kind {
+	action := iamAction(sdkAction)
+	switch g.kind {
+	case onPattern:
+		if patterns[g.on] == nil {
+			patterns[g.on] = map[string]bool{}
+		}
+		for _, a := range append([]string{action}, g.implies...) {
+			patterns[g.on][a] = true
+		}
 	case onAnyResource:
 		set["any"][action] = true
 	case onInstances:
@@ -133,6 +244,20 @@ func addSDKAccess(t workflows.Task, action string, documents []string, set map[s
 		set["inst"][action] = true
 	}
 	return nil
+}
+
+func sortedPatterns(m map[ResourcePattern]map[string]bool) []PatternActions {
+	var out []PatternActions
+	for p, actions := range m {
+		out = append(out, PatternActions{On: p, Actions: sortedKeys(actions)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].On.Service != out[j].On.Service {
+			return out[i].On.Service < out[j].On.Service
+		}
+		return out[i].On.Resource < out[j].On.Resource
+	})
+	return out
 }
 
 func upperFirst(s string) string {

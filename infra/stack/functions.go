@@ -31,14 +31,15 @@ const (
 type Use int
 
 const (
-	UsePacks         Use = iota // MEDIC_PACKS_DIR; packs/ must sit beside bootstrap
-	UseWorkflows                // MEDIC_STATE_MACHINES, MEDIC_POLL_SECONDS; states:StartExecution
-	UseExecutions               // read/stop executions, answer task tokens (approvals)
-	UseTable                    // MEDIC_TABLE_NAME; item reads and writes
-	UseSlack                    // MEDIC_SLACK_*; read the two Slack secrets
-	UseSelfInvoke               // invokes itself asynchronously (background jobs); DLQ on failure
-	UseChatopsConfig            // MEDIC_CHATOPS_CONFIG; config/chatops.yaml must sit beside bootstrap
-	UseDatastore                // MEDIC_KV_PREFIX; read Parameter Store under that path (st2kv)
+	UsePacks          Use = iota // MEDIC_PACKS_DIR; packs/ must sit beside bootstrap
+	UseWorkflows                 // MEDIC_STATE_MACHINES, MEDIC_POLL_SECONDS; states:StartExecution
+	UseExecutions                // read/stop executions, answer task tokens (approvals)
+	UseTable                     // MEDIC_TABLE_NAME; item reads and writes
+	UseSlack                     // MEDIC_SLACK_*; read the two Slack secrets
+	UseSelfInvoke                // invokes itself asynchronously (background jobs); DLQ on failure
+	UseChatopsConfig             // MEDIC_CHATOPS_CONFIG; config/chatops.yaml must sit beside bootstrap
+	UseDatastore                 // MEDIC_KV_PREFIX; read Parameter Store under that path (st2kv)
+	UseInstanceLookup            // ec2:DescribeInstances: Prometheus instances (host:port) → instance ids
 )
 
 // FunctionSpec describes one Lambda. Adding a function to Medic is one
@@ -67,7 +68,7 @@ var Functions = []FunctionSpec{
 		Name: "ingest", Description: "Medic: every alert arrives here; rules from packs start workflows",
 		Required: true, MemoryMB: 256, TimeoutSecs: 30, ReservedConcurrency: 20,
 		Sources: []Source{FromAlarms, FromSchedules, FromExecutionStatus},
-		Uses:    []Use{UsePacks, UseWorkflows, UseTable, UseDatastore},
+		Uses:    []Use{UsePacks, UseWorkflows, UseTable, UseDatastore, UseInstanceLookup},
 	},
 	{
 		Name: "chatops", Description: "Medic: Slack slash commands, buttons and approvals",

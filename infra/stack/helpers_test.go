@@ -368,7 +368,35 @@ func taskAction(t testing.TB, state, resource string) string {
 	if len(parts) != 3 || parts[0] != "aws-sdk" {
 		t.Fatalf("state %s: resource %q is no aws-sdk or Lambda integration this check knows", state, resource)
 	}
-	return parts[1] + ":" + strings.ToUpper(parts[2][:1]) + parts[2][1:]
+	service, op := parts[1], strings.ToUpper(parts[2][:1])+parts[2][1:]
+	switch service {
+	case "elasticloadbalancingv2":
+		service = "elasticloadbalancing"
+	case "apigateway", "apigatewayv2": // authorized by HTTP verb; the definitions only read
+		if !strings.HasPrefix(op, "Get") {
+			t.Fatalf("state %s: API Gateway %s: only Get* calls are known to this check", state, op)
+		}
+		return "apigateway:GET"
+	}
+	return service + ":" + op
+}
+
+// impliedActions are what IAM needs beyond a Task's own action: starting
+// instances with encrypted volumes, and the SQS calls a message move task
+// makes with the caller's permissions.
+var impliedActions = map[string][]string{
+	"ec2:StartInstances":       {"kms:CreateGrant", "kms:Decrypt"},
+	"sqs:StartMessageMoveTask": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage"},
+}
+
+// grantedOnAnyResource: the stack's table puts action on "*".
+func grantedOnAnyResource(action string) bool {
+	for sdk, g := range sdkAccess {
+		if g.kind == onAnyResource && iamAction(sdk) == action {
+			return true
+		}
+	}
+	return false
 }
 
 // topicPolicy returns the policy document of the topic whose logical id is

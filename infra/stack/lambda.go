@@ -29,6 +29,10 @@ var (
 	// of the account decrypt through Parameter Store; a customer managed
 	// key would need its own grant (docs/deploy.md).
 	DatastoreActions = []string{"ssm:GetParameter", "ssm:GetParametersByPath"}
+	// InstanceLookupActions resolve a Prometheus instance (host:port) to
+	// its EC2 instance id (internal/target); a read without resource-level
+	// permissions.
+	InstanceLookupActions = []string{"ec2:DescribeInstances"}
 )
 
 // Environment variables holding the Slack secrets' ARNs (Secrets Manager).
@@ -164,6 +168,9 @@ func (m *Medic) grantUses(f FunctionSpec, role awsiam.Role) {
 			secrets = append(secrets, m.SlackSecrets[key].SecretArn())
 		}
 		allow(SecretActions, secrets...)
+	}
+	if f.uses(UseInstanceLookup) {
+		allow(InstanceLookupActions, jsii.String("*")) // Describe* has no resource-level permissions
 	}
 	if f.uses(UseDatastore) {
 		allow(DatastoreActions, m.parameterArn(m.plan.Config.KVPrefix), m.parameterArn(m.plan.Config.KVPrefix+"/*"))

@@ -22,6 +22,7 @@ const (
 	RemediationsSucceeded = metrics.RemediationsSucceeded
 	RemediationsFailed    = metrics.RemediationsFailed
 	Escalations           = metrics.Escalations
+	EventsRejected        = metrics.EventsRejected
 )
 
 // period is the aggregation window of every alarm and graph.
@@ -56,6 +57,10 @@ func (m *Medic) addMonitoring() {
 	}
 	alarm("RemediationsFailedAlarm", "remediations-failed", "A remediation did not heal its target", medicMetric(RemediationsFailed))
 	alarm("EscalationsAlarm", "escalations", "Medic asked a human to step in", medicMetric(Escalations))
+	// A refused delivery is kept in the table (pk "rejected"); someone
+	// should look: a misconfigured sender, or somebody probing ingest.
+	alarm("EventsRejectedAlarm", "events-rejected", "The ingest function refused deliveries (kept in the state table as pk=rejected)",
+		medicMetric(EventsRejected))
 	alarm("DeadLettersAlarm", "dead-letters", "Alerts or invocations Medic could not process are waiting in the dead-letter queue",
 		m.DeadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")}))
 

@@ -21,10 +21,12 @@ const (
 		"destination); a DLQ behind it would hide failures. The dead-letters alarm watches its depth."
 	reasonSlackRotation = "Slack issues the bot token and signing secret and rotates them in the Slack app settings; " +
 		"there is no API a rotation Lambda could call. Rotate with put-secret-value (docs/deploy.md)."
-	reasonXRay      = "X-Ray (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level permissions."
+	reasonXRay = "X-Ray (xray:PutTraceSegments, xray:PutTelemetryRecords) and ec2:DescribeInstances (ingest's " +
+		"Prometheus instance lookup, a read) support no resource-level permissions."
 	reasonSFNGlobal = "Resource * only for actions without resource-level permissions: CloudWatch Logs delivery " +
 		"(logs:CreateLogDelivery and friends, as Step Functions requires), X-Ray, SSM command reads " +
-		"(ssm:GetCommandInvocation, ssm:ListCommandInvocations) and ssm:CancelCommand (a command is no IAM resource)."
+		"(ssm:GetCommandInvocation, ssm:ListCommandInvocations), ssm:CancelCommand (a command is no IAM resource), and " +
+		"the read-only Describe/Get/List evidence calls of collect-evidence and elb-heal-targets (reads only)."
 	reasonExecutions = "Executions get their names at run time; the wildcard covers only executions of this stack's own " +
 		"state machines."
 	reasonInstances = "Target instances come from each alert at run time. Every statement on instance/* carries the " +
@@ -34,6 +36,10 @@ const (
 		"time; the wildcard covers that path only, and only reads (GetParameter, GetParametersByPath)."
 	reasonGroups = "Auto Scaling groups come from each alert at run time; the statement carries the healable tag " +
 		"condition (autoscaling:ResourceTag), so only groups with that tag."
+	reasonTagged = "The resource comes from each alert at run time; the statement carries the healable tag condition " +
+		"(aws:ResourceTag), so only resources with that tag."
+	reasonEvidence = "Read-only evidence calls on resources named by the alert at run time, limited to one resource " +
+		"type of this account (alarms, API Gateway stages)."
 	reasonKMS = "EBS volumes may use any customer managed key of the account; the grant is only through EC2 " +
 		"(kms:ViaService ec2.<region>) and, for CreateGrant, only for an AWS resource (kms:GrantIsForAWSResource). " +
 		"Without it, starting an instance with such volumes fails and leaves it stopped."
@@ -90,7 +96,8 @@ func (m *Medic) addNagSuppressions() {
 		if w.Access.EncryptedVolumes {
 			suppress(role, "AwsSolutions-IAM5", reasonKMS, keys)
 		}
-		if len(w.Access.InstanceActions)+len(w.Access.GroupActions) == 0 {
+		m.suppressPatterns(role, w.Access.OnPatterns, tagged)
+		if !w.Access.ActsOnTargets() {
 			continue
 		}
 		if !tagged {
@@ -103,6 +110,20 @@ func (m *Medic) addNagSuppressions() {
 		}
 		if len(w.Access.GroupActions) > 0 {
 			suppress(role, "AwsSolutions-IAM5", reasonGroups, groups)
+		}
+	}
+}
+
+// suppressPatterns accepts IAM5 on each wildcard pattern of a workflow
+// role: tagged ones only when the tag condition is in the template.
+func (m *Medic) suppressPatterns(role constructs.IConstruct, patterns []PatternActions, tagged bool) {
+	for _, p := range patterns {
+		finding := regexFinding(`^Resource::arn:.+:` + regexp.QuoteMeta(p.On.Service) + `:.+:` + regexp.QuoteMeta(p.On.Resource) + `$`)
+		switch {
+		case !p.On.Tagged:
+			suppress(role, "AwsSolutions-IAM5", reasonEvidence, finding)
+		case tagged:
+			suppress(role, "AwsSolutions-IAM5", reasonTagged, finding)
 		}
 	}
 }

@@ -41,6 +41,9 @@ type PlannedWorkflow struct {
 var ExecutionTimeouts = map[string]int{
 	"ask-approval":                90000, // core.ask waits up to a day for an answer
 	"autoscaling-adjust-capacity": 3600,
+	"collect-evidence":            90000, // evidence, then an approval that may wait up to a day, the fix and its check
+	"ec2-reboot-then-recover":     7200,  // reboot and its checks, then stop/start and theirs
+	"elb-heal-targets":            90000, // an approval may wait up to a day, then restarts and their settle time
 	"diagnose-remediate-verify":   21600, // three commands per attempt, attempts retried
 	"ec2-reboot-instance":         3600,
 	"ec2-recover-instance":        3600, // stop and start, each waited for

@@ -65,12 +65,12 @@ func TestPlanNamesWhatIsMissing(t *testing.T) {
 		!strings.Contains(err.Error(), "make build") {
 		t.Errorf("without chatops: err = %v", err)
 	}
-	withoutMachines(t, root, "ask-approval")
+	withoutMachines(t, root, "ask-approval", "collect-evidence", "elb-heal-targets") // these ask for approval too
 	if _, err = NewPlan(root, testConfig()); err == nil || !strings.Contains(err.Error(), "http-request.asl.json uses ${HttpFunctionArn}, but function http is not deployed") {
 		t.Errorf("without http: err = %v", err)
 	}
 	root = fixture(t, "ingest") // the workflows call ${NotifyFunctionArn}
-	withoutMachines(t, root, "ask-approval", "http-request")
+	withoutMachines(t, root, "ask-approval", "collect-evidence", "elb-heal-targets", "http-request")
 	if _, err = NewPlan(root, testConfig()); err == nil || !strings.Contains(err.Error(), "${NotifyFunctionArn}, but function notify is not deployed") {
 		t.Errorf("without notify: err = %v", err)
 	}

@@ -351,11 +351,15 @@ func TestStateMachineRolesGrantOnlyWhatTheDefinitionUses(t *testing.T) {
 					}
 				}
 			case resource == "*":
-				ok = sdkAccess[action] == onAnyResource
+				ok = grantedOnAnyResource(action)
 			case action == "ssm:SendCommand":
 				ok = resource == document || resource == instances
 			case action == "kms:CreateGrant" || action == "kms:Decrypt":
 				ok = resource == partition+"kms:"+regionAcc+"key/*" && contains(definitionActions(t, w.Definition), "ec2:StartInstances")
+			case action == "apigateway:GET":
+				ok = strings.HasPrefix(resource, "arn:{AWS::Partition}:apigateway:{AWS::Region}::/") // the one read verb
+			case packResources[action] != "":
+				ok = resource == packResources[action]
 			default:
 				ok = resource == instances || resource == groups
 			}
@@ -368,6 +372,99 @@ func TestStateMachineRolesGrantOnlyWhatTheDefinitionUses(t *testing.T) {
 			if got := allowed(own); !reflect.DeepEqual(got, pairs) {
 				t.Errorf("%s role allows\n  %s\nwant\n  %s", w.Name, strings.Join(got, "\n  "), strings.Join(pairs, "\n  "))
 			}
+		}
+	}
+}
+
+// packResources: where the AWS packs' machines may act beyond instances,
+// groups and "*", written out apart from sdkAccess.
+var packResources = map[string]string{
+	"cloudwatch:DescribeAlarmHistory":        partition + "cloudwatch:" + regionAcc + "alarm:*",
+	"rds:ModifyDBInstance":                   partition + "rds:" + regionAcc + "db:*",
+	"lambda:PutFunctionConcurrency":          partition + "lambda:" + regionAcc + "function:*",
+	"ecs:UpdateService":                      partition + "ecs:" + regionAcc + "service/*/*",
+	"elasticloadbalancing:DeregisterTargets": partition + "elasticloadbalancing:" + regionAcc + "targetgroup/*/*",
+	"sqs:StartMessageMoveTask":               partition + "sqs:" + regionAcc + "*",
+	"sqs:ReceiveMessage":                     partition + "sqs:" + regionAcc + "*",
+	"sqs:DeleteMessage":                      partition + "sqs:" + regionAcc + "*",
+	"sqs:SendMessage":                        partition + "sqs:" + regionAcc + "*",
+	"sqs:GetQueueAttributes":                 partition + "sqs:" + regionAcc + "*", // the redrive's, besides the read on *
+}
+
+// The AWS packs' machines (issue 16): exactly the pairs their author
+// reported, each fix on tagged resources only, reads on * or their type.
+func TestAWSPackMachinesGrantExactlyTheirCalls(t *testing.T) {
+	s := fullStack(t)
+	fn := func(name string) string { return "{" + s.logicalID(t, "AWS::Lambda::Function", name) + ".Arn}" }
+	instances := partition + "ec2:" + regionAcc + "instance/*"
+	groups := partition + "autoscaling:" + regionAcc + "autoScalingGroup:*:autoScalingGroupName/*"
+	queues := partition + "sqs:" + regionAcc + "*"
+	tag := func(key string) string { return `{"StringEquals":{"` + key + `/medic:healable":"true"}}` }
+	onAny := func(actions ...string) []string {
+		var out []string
+		for _, a := range actions {
+			out = append(out, a+" on *")
+		}
+		return out
+	}
+	want := map[string][]string{
+		"collect-evidence": append(onAny("cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms", "rds:DescribeDBInstances",
+			"rds:DescribeDBClusters", "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeLoadBalancers",
+			"lambda:GetFunctionConfiguration", "lambda:GetAccountSettings", "sqs:GetQueueUrl", "sqs:GetQueueAttributes",
+			"sqs:ListDeadLetterSourceQueues", "sqs:ListQueueTags", "sns:GetTopicAttributes", "ecs:DescribeServices",
+			"dynamodb:DescribeTable", "elasticache:DescribeCacheClusters", "ec2:DescribeInstances", "ec2:DescribeVolumes",
+			"autoscaling:DescribeAutoScalingGroups"),
+			"cloudwatch:DescribeAlarmHistory on "+packResources["cloudwatch:DescribeAlarmHistory"],
+			"apigateway:GET on arn:{AWS::Partition}:apigateway:{AWS::Region}::/restapis",
+			"apigateway:GET on arn:{AWS::Partition}:apigateway:{AWS::Region}::/restapis/*/stages/*",
+			"apigateway:GET on arn:{AWS::Partition}:apigateway:{AWS::Region}::/apis/*/stages/*",
+			"rds:ModifyDBInstance on "+packResources["rds:ModifyDBInstance"],
+			"lambda:PutFunctionConcurrency on "+packResources["lambda:PutFunctionConcurrency"],
+			"ecs:UpdateService on "+packResources["ecs:UpdateService"],
+			"autoscaling:SetDesiredCapacity on "+groups,
+			"sqs:StartMessageMoveTask on "+queues, "sqs:ReceiveMessage on "+queues, "sqs:DeleteMessage on "+queues,
+			"sqs:GetQueueAttributes on "+queues, "sqs:SendMessage on "+queues,
+			"lambda:InvokeFunction on "+fn("NotifyFunction"), "lambda:InvokeFunction on "+fn("ChatopsFunction")),
+		"elb-heal-targets": append(onAny("elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTags",
+			"autoscaling:DescribeAutoScalingInstances", "ssm:GetCommandInvocation"),
+			"ssm:SendCommand on "+partition+"ssm:{AWS::Region}::document/AWS-RunShellScript", "ssm:SendCommand on "+instances,
+			"autoscaling:SetInstanceHealth on "+groups,
+			"elasticloadbalancing:DeregisterTargets on "+packResources["elasticloadbalancing:DeregisterTargets"],
+			"lambda:InvokeFunction on "+fn("NotifyFunction"), "lambda:InvokeFunction on "+fn("ChatopsFunction")),
+		"ec2-reboot-then-recover": append(onAny("ec2:DescribeInstanceStatus", "ec2:DescribeInstances"),
+			"ec2:RebootInstances on "+instances, "ec2:StopInstances on "+instances, "ec2:StartInstances on "+instances,
+			"kms:CreateGrant on "+partition+"kms:"+regionAcc+"key/*", "kms:Decrypt on "+partition+"kms:"+regionAcc+"key/*",
+			"lambda:InvokeFunction on "+fn("NotifyFunction")),
+	}
+	// Which condition each changing statement must carry.
+	conditions := map[string]string{
+		"rds:ModifyDBInstance": tag("aws:ResourceTag"), "lambda:PutFunctionConcurrency": tag("aws:ResourceTag"),
+		"ecs:UpdateService": tag("aws:ResourceTag"), "elasticloadbalancing:DeregisterTargets": tag("aws:ResourceTag"),
+		"sqs:StartMessageMoveTask": tag("aws:ResourceTag"), "sqs:ReceiveMessage": tag("aws:ResourceTag"),
+		"sqs:DeleteMessage": tag("aws:ResourceTag"), "sqs:SendMessage": tag("aws:ResourceTag"),
+		"autoscaling:SetDesiredCapacity": tag("autoscaling:ResourceTag"), "autoscaling:SetInstanceHealth": tag("autoscaling:ResourceTag"),
+		"ec2:RebootInstances": tag("aws:ResourceTag"), "ec2:StopInstances": tag("aws:ResourceTag"), "ec2:StartInstances": tag("aws:ResourceTag"),
+	}
+	for workflow, pairs := range want {
+		var own []statement
+		for _, st := range s.statements(s.roleOf(t, workflow)) {
+			if sfnServiceActions[st.Actions[0]] {
+				continue
+			}
+			own = append(own, st)
+			for _, a := range st.Actions {
+				cond, changes := conditions[a]
+				if a == "ssm:SendCommand" && contains(st.Resources, instances) {
+					cond, changes = tag("ssm:resourceTag"), true
+				}
+				if changes && st.Condition != cond {
+					t.Errorf("%s: %s on %v has condition %q, want %s", workflow, a, st.Resources, st.Condition, cond)
+				}
+			}
+		}
+		sort.Strings(pairs)
+		if got := allowed(own); !reflect.DeepEqual(got, pairs) {
+			t.Errorf("%s role allows\n  %s\nwant\n  %s", workflow, strings.Join(got, "\n  "), strings.Join(pairs, "\n  "))
 		}
 	}
 }
@@ -406,6 +503,7 @@ func TestFunctionRolesGrantOnlyTheirUses(t *testing.T) {
 	dlq := "{" + id("AWS::SQS::Queue", "DeadLetters") + ".Arn}"
 	want := map[string][]string{
 		"ingest": concat(logs("ingest"), xray, starts, tableGrants, datastore, []string{
+			"ec2:DescribeInstances on *", // Prometheus instance → instance id
 			// CDK's SQS destination grant; Lambda itself only sends.
 			"sqs:GetQueueAttributes on " + dlq, "sqs:GetQueueUrl on " + dlq, "sqs:SendMessage on " + dlq}),
 		"chatops": concat(logs("chatops"), xray, starts, answers, executions, tableGrants, secrets, []string{
@@ -598,7 +696,7 @@ func TestSlackURLAndSecrets(t *testing.T) {
 func TestAlarmsAndDashboardWatchMedic(t *testing.T) {
 	s := fullStack(t)
 	ops := map[string]any{"Ref": s.logicalID(t, "AWS::SNS::Topic", "OpsTopic")}
-	for _, metric := range []string{RemediationsFailed, Escalations} {
+	for _, metric := range []string{RemediationsFailed, Escalations, EventsRejected} {
 		check(t, metric+" alarm", func() {
 			s.tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
 				"Namespace": "Medic", "MetricName": metric, "Statistic": "Sum", "Threshold": 1,
@@ -619,9 +717,9 @@ func TestAlarmsAndDashboardWatchMedic(t *testing.T) {
 			})
 		}
 	}
-	// 3 of Medic's own, 3 per workflow, 2 per function.
+	// 4 of Medic's own (failed, escalations, rejected, dead letters), 3 per workflow, 2 per function.
 	check(t, "alarm count", func() {
-		s.tpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(float64(3+3*len(planned(s))+2*len(Functions))))
+		s.tpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(float64(4+3*len(planned(s))+2*len(Functions))))
 	})
 	check(t, "dead letters alarm", func() {
 		s.tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
@@ -663,7 +761,7 @@ func TestAlarmsAndDashboardWatchMedic(t *testing.T) {
 // function asset (so what Lambda runs) changes when a pack changes.
 func TestDefaultsWithoutChatopsAndPackChanges(t *testing.T) {
 	root := fixture(t, "ingest", "notify")
-	withoutMachines(t, root, "ask-approval", "http-request") // they need chatops and http
+	withoutMachines(t, root, "ask-approval", "collect-evidence", "elb-heal-targets", "http-request") // they need chatops and http
 	s := synth(t, root, testConfig())
 	check(t, "no chatops, no URL", func() {
 		s.tpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(2))
@@ -706,7 +804,7 @@ func TestDefaultsWithoutChatopsAndPackChanges(t *testing.T) {
 // is reported.
 func TestNagCatchesAViolation(t *testing.T) {
 	root := fixture(t, "ingest", "notify")
-	withoutMachines(t, root, "ask-approval", "http-request")
+	withoutMachines(t, root, "ask-approval", "collect-evidence", "elb-heal-targets", "http-request")
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
 	m, err := New(app, "Medic", Props{AssetRoot: root, Config: testConfig()})
 	if err != nil {

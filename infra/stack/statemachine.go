@@ -145,6 +145,13 @@ func (m *Medic) workflowStatements(a Access) []awsiam.PolicyStatement {
 		add(KMSGrantActions, keys, map[string]any{"StringEquals": viaEC2, "Bool": map[string]any{"kms:GrantIsForAWSResource": "true"}})
 		add(KMSDecryptActions, keys, map[string]any{"StringEquals": viaEC2})
 	}
+	for _, p := range a.OnPatterns {
+		var conditions map[string]any
+		if p.On.Tagged {
+			conditions = m.tagCondition(p.On.Service)
+		}
+		add(p.Actions, []*string{m.PatternArn(p.On)}, conditions)
+	}
 	if len(a.GlobalActions) > 0 {
 		add(a.GlobalActions, []*string{jsii.String("*")}, nil)
 	}
@@ -182,6 +189,17 @@ func AmazonOwnedDocument(name string) bool {
 		}
 	}
 	return false
+}
+
+// PatternArn is arn:<partition>:<service>:<region>:<account>:<resource>.
+func (m *Medic) PatternArn(p ResourcePattern) *string {
+	components := &awscdk.ArnComponents{
+		Service: jsii.String(p.Service), Resource: jsii.String(p.Resource), ArnFormat: awscdk.ArnFormat_NO_RESOURCE_NAME,
+	}
+	if p.NoAccount {
+		components.Account = jsii.String("")
+	}
+	return m.FormatArn(components)
 }
 
 func (m *Medic) instanceArns() *string {

@@ -50,7 +50,13 @@ func (s *Set) Add(values ...string) {
 }
 
 // Scrub returns text with every known secret value replaced by Mask.
-func (s *Set) Scrub(text string) string {
+func (s *Set) Scrub(text string) string { return s.ScrubEncoded(text) }
+
+// ScrubEncoded is Scrub that also masks each known value as the given
+// encodings render it (Slack's &amp; escaping, say): text that was escaped
+// before it reached the scrubber must not keep the secret in another
+// spelling.
+func (s *Set) ScrubEncoded(text string, encodings ...func(string) string) string {
 	if text == "" {
 		return text
 	}
@@ -58,6 +64,14 @@ func (s *Set) Scrub(text string) string {
 	if len(known) == 0 {
 		return text
 	}
+	for _, encode := range encodings {
+		for _, v := range known {
+			if e := encode(v); e != v {
+				known = append(known, e)
+			}
+		}
+	}
+	sortLongestFirst(known)
 	pairs := make([]string, 0, 2*len(known))
 	for _, v := range known {
 		pairs = append(pairs, v, Mask)
@@ -82,13 +96,17 @@ func (s *Set) list() []string {
 			}
 		}
 	}
+	sortLongestFirst(out)
+	return out
+}
+
+func sortLongestFirst(out []string) {
 	sort.Slice(out, func(i, j int) bool {
 		if len(out[i]) != len(out[j]) {
 			return len(out[i]) > len(out[j])
 		}
 		return out[i] < out[j]
 	})
-	return out
 }
 
 // Known is the process's set: Medic's own secrets from its environment
@@ -100,3 +118,9 @@ func Add(values ...string) { Known.Add(values...) }
 
 // Scrub removes the process's known secrets from text.
 func Scrub(text string) string { return Known.Scrub(text) }
+
+// ScrubEncoded removes the process's known secrets, also as encodings
+// render them.
+func ScrubEncoded(text string, encodings ...func(string) string) string {
+	return Known.ScrubEncoded(text, encodings...)
+}

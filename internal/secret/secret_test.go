@@ -45,3 +45,20 @@ func TestProcessSetReadsMedicsEnvironment(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// A secret already escaped for its destination is masked in that spelling
+// too; an encoding that changes nothing adds nothing.
+func TestScrubEncodedMasksEncodedSpellings(t *testing.T) {
+	var s Set
+	s.Add("a<b>&c-secret")
+	escape := func(v string) string {
+		return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(v)
+	}
+	got := s.ScrubEncoded("raw a<b>&c-secret, escaped a&lt;b&gt;&amp;c-secret, other a&lt;b", escape, strings.TrimSpace)
+	if want := "raw " + Mask + ", escaped " + Mask + ", other a&lt;b"; got != want {
+		t.Errorf("ScrubEncoded = %q, want %q", got, want)
+	}
+	if got := s.Scrub("escaped a&lt;b&gt;&amp;c-secret"); got != "escaped a&lt;b&gt;&amp;c-secret" {
+		t.Errorf("Scrub without encodings changed %q", got)
+	}
+}

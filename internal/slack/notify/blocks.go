@@ -171,6 +171,7 @@ func StepBlocks(rec *execution.Record, s execution.Step) []slack.Block {
 // AWS nothing else opens threads for rule-started runs). Its signature is
 // localtask.Function's.
 func (n *Notifier) Notify(ctx context.Context, payload any) (any, error) {
+	payload = scrubPayload(payload) // before escaping: an escaped secret would no longer match
 	m, _ := payload.(map[string]any)
 	id, _ := m["execution"].(string)
 	kind, _ := m["kind"].(string)

@@ -7,6 +7,7 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/medic-sre/medic/internal/execution"
+	"github.com/medic-sre/medic/internal/secret"
 )
 
 // API is the part of the Slack Web API used here; *slack.Client has it.
@@ -105,7 +107,7 @@ func (n *Notifier) OnStart(rec *execution.Record) {
 
 // open posts a parent message and remembers it as the execution's thread.
 func (n *Notifier) open(ctx context.Context, executionID, text string, blocks ...slack.Block) (Thread, bool) {
-	ch, ts, err := n.API.PostMessageContext(ctx, n.Channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	ch, ts, err := n.API.PostMessageContext(ctx, n.Channel, scrubbed(text, blocks)...)
 	if err != nil {
 		n.log().Error("slack: opening execution thread failed", "execution", executionID, "err", err)
 		return Thread{}, false
@@ -171,10 +173,7 @@ func (n *Notifier) Reply(executionID, text string, blocks ...slack.Block) {
 	n.init()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
-	if len(blocks) > 0 {
-		opts = append(opts, slack.MsgOptionBlocks(blocks...))
-	}
+	opts := scrubbed(text, blocks)
 	channel := n.Channel
 	if t, ok := n.thread(ctx, executionID); ok {
 		channel = t.Channel
@@ -200,11 +199,85 @@ func (n *Notifier) refresh(rec *execution.Record, now string) {
 	if !ok {
 		return
 	}
-	_, _, _, err := n.API.UpdateMessageContext(ctx, t.Channel, t.TS,
-		slack.MsgOptionText(ParentText(rec), false), slack.MsgOptionBlocks(ParentBlocks(rec, now)...))
+	_, _, _, err := n.API.UpdateMessageContext(ctx, t.Channel, t.TS, scrubbed(ParentText(rec), ParentBlocks(rec, now))...)
 	if err != nil {
 		n.log().Error("slack: updating execution message failed", "execution", rec.ID, "err", err)
 	}
+}
+
+// scrubbed is a message's text and blocks as options, with every known
+// secret (internal/secret: Medic's Slack credentials, secret parameters,
+// secrets the function loaded) masked. Command output, alert fields and
+// parameters end up in these texts however they came by a secret, so
+// every post and update goes through here.
+func scrubbed(text string, blocks []slack.Block) []slack.MsgOption {
+	opts := []slack.MsgOption{slack.MsgOptionText(scrubText(text), false)}
+	if len(blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(scrubBlocks(blocks)...))
+	}
+	return opts
+}
+
+// scrubBlocks masks secrets in every string of the blocks. It goes through
+// JSON so no block type or nested text object is missed; blocks that do
+// not round-trip are replaced by one plain notice rather than posted
+// unscrubbed.
+func scrubBlocks(blocks []slack.Block) []slack.Block {
+	raw, err := json.Marshal(blocks)
+	if err != nil {
+		return unscrubbable()
+	}
+	var tree any
+	if err := json.Unmarshal(raw, &tree); err != nil {
+		return unscrubbable()
+	}
+	raw, err = json.Marshal(scrubStrings(tree))
+	if err != nil {
+		return unscrubbable()
+	}
+	var out slack.Blocks
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return unscrubbable()
+	}
+	return out.BlockSet
+}
+
+// scrubText masks known secrets, raw and as Escape renders them (texts
+// are often escaped before they get here).
+func scrubText(text string) string { return secret.ScrubEncoded(text, Escape) }
+
+// scrubPayload is a copy of a task's payload with known secrets masked in
+// every string (the caller's value is left alone).
+func scrubPayload(payload any) any {
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		return map[string]any{"kind": "notification", "error": "payload withheld: not JSON"}
+	}
+	var copied any
+	if err := json.Unmarshal(raw, &copied); err != nil {
+		return map[string]any{"kind": "notification", "error": "payload withheld: not JSON"}
+	}
+	return scrubStrings(copied)
+}
+
+func scrubStrings(v any) any {
+	switch x := v.(type) {
+	case string:
+		return scrubText(x)
+	case []any:
+		for i := range x {
+			x[i] = scrubStrings(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = scrubStrings(x[k])
+		}
+	}
+	return v
+}
+
+func unscrubbable() []slack.Block {
+	return []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.PlainTextType, "(message withheld: it could not be checked for secrets)", false, false), nil, nil)}
 }
 
 func (n *Notifier) log() *slog.Logger {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/medic-sre/medic/internal/execution"
+	"github.com/medic-sre/medic/internal/secret"
 	"github.com/medic-sre/medic/internal/slack/slackfake"
 	"github.com/medic-sre/medic/internal/state"
 )
@@ -161,5 +162,43 @@ func TestStateThreadsAreSharedBetweenNotifiers(t *testing.T) {
 	store.Put(context.Background(), state.Item{Key: state.Key{PK: ThreadPartition, SK: "bad"}, Value: []byte("{")}, state.Always())
 	if _, _, err := (StateThreads{State: store}).Get(context.Background(), "bad"); err == nil || !strings.Contains(err.Error(), "corrupt") {
 		t.Fatalf("corrupt: %v", err)
+	}
+}
+
+// Secrets never reach Slack: a known secret in command output, in an
+// alert field and in the execution record is masked in every post and
+// update, also when it holds characters Slack escaping or JSON would
+// change (so it is scrubbed before either).
+func TestKnownSecretsAreScrubbedFromEveryPost(t *testing.T) {
+	plain, special := "xoxb-notify-scrub-test-1234", `p"a\ss<w>o&rd-notify`
+	secret.Add(plain, special)
+	fake := slackfake.New(t)
+	n := &Notifier{API: fake.Client(), Channel: "C1"}
+	rec := record()
+	rec.Add(rec.Started, "alert", "Leak", "alarm says "+plain)
+	n.OnStart(rec)
+	n.OnStep(rec, execution.Step{Time: rec.Started, Kind: "task", Name: "Diagnose", Detail: "stdout: token=" + plain + " pw=" + special})
+	_, err := n.Notify(context.Background(), map[string]any{"kind": "command_output", "execution": rec.ID,
+		"output": map[string]any{"StandardOutputContent": "export TOKEN=" + plain + "\n" + special}, "target": special})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.OnDone(rec)
+	msgs := fake.Messages()
+	if len(msgs) < 4 {
+		t.Fatalf("messages = %+v", msgs)
+	}
+	masked := false
+	for _, m := range msgs {
+		all := m.Text + m.Blocks
+		for _, leak := range []string{plain, special, "p&quot;a", `p\"a\\ss`, "s&lt;w&gt;o&amp;rd", "ss<w>o&rd"} {
+			if strings.Contains(all, leak) {
+				t.Errorf("%s to %s leaks %q: %s", m.Method, m.Channel, leak, all)
+			}
+		}
+		masked = masked || strings.Contains(all, secret.Mask)
+	}
+	if !masked {
+		t.Errorf("no message shows %s: %+v", secret.Mask, msgs)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/medic-sre/medic/internal/secret"
 )
 
 // Secret is a credential. Its String, GoString and LogValue are masked, so
@@ -19,8 +21,12 @@ import (
 // the value is really needed.
 type Secret struct{ value string }
 
-// New wraps a value.
-func New(v string) Secret { return Secret{value: v} }
+// New wraps a value and makes it a known secret (internal/secret), so
+// every text scrubbed before it reaches Slack or a log masks it.
+func New(v string) Secret {
+	secret.Add(v)
+	return Secret{value: v}
+}
 
 // Reveal returns the value.
 func (s Secret) Reveal() string { return s.value }

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/medic-sre/medic/internal/secret"
 )
 
 const (
@@ -223,5 +225,26 @@ func TestLookupOrder(t *testing.T) {
 	env[EnvSigningSecretSecret] = signingARN
 	if _, err := Lookup(context.Background(), sm, ps, getenv); err == nil || !strings.Contains(err.Error(), "secret id is empty") {
 		t.Fatalf("half set: %v", err)
+	}
+}
+
+// What the functions load from Secrets Manager or Parameter Store becomes a
+// known secret: notify and the logs scrub it (internal/secret) although it
+// never was in the environment.
+func TestLoadedSecretsAreRegisteredForScrubbing(t *testing.T) {
+	smToken, smSigning := "xoxb-from-secrets-manager-77", "signing-from-secrets-manager-77"
+	client, _ := fakeSecretsManager(t, map[string]string{tokenARN: smToken, signingARN: smSigning})
+	if _, err := FromSecretsManager(context.Background(), client, tokenARN, signingARN); err != nil {
+		t.Fatal(err)
+	}
+	psToken := "xoxb-from-parameter-store-77"
+	ps, _ := fakeSSM(t, map[string]string{"/t": psToken, "/s": "signing-from-parameter-store-77"})
+	if _, err := FromSSM(context.Background(), ps, "/t", "/s"); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{smToken, smSigning, psToken} {
+		if got := secret.Scrub("posted: " + v); got != "posted: "+secret.Mask {
+			t.Errorf("Scrub(%q) = %q: the loaded secret is not known", v, got)
+		}
 	}
 }
